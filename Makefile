@@ -9,10 +9,12 @@ PSTAMP  := policy-pack/venv/.installed
 
 setup: $(STAMP) $(PSTAMP)
 
-$(STAMP): requirements-dev.txt pyproject.toml
+# The project venv. The project's packages (shared, pipeline, and the pack's least_privilege engine)
+# are used in place: a .pth file puts the checkout and policy-pack/ on the venv's path.
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/policy-pack" > "$$($(PY) -c 'import site; print(site.getsitepackages()[0])')/_ai_data_processing_dev.pth"
 	touch $@
 
 # The pack's own virtualenv, built only from its requirements.txt, as `pulumi preview --policy-pack` does.

@@ -1,0 +1,144 @@
+"""Findings comparison on the AWS managed policies: what Parliament or Cloudsplaining report that we do not.
+
+Each peer finding category is mapped to the rule(s) of ours that cover the same concern. A document is
+a *gap* for a category when the peer reports that category and none of the mapped rules fires on it.
+For action-bearing peer findings (Cloudsplaining lists actions) we also count the actions the peer
+names that none of our covering findings mentions, which is what tells "missing check" apart from
+"same concern, different granularity". The result is written to bench/out/findings-diff.md; the
+judgement per category lives in bench/FINDINGS.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+WELL_FORMED = "iam-well-formed-documents"
+PARLIAMENT_MAP: dict[str, frozenset[str]] = {
+    "RESOURCE_STAR": frozenset({"iam-no-wildcard-resources"}),
+    "RESOURCE_EFFECTIVELY_STAR": frozenset({"iam-no-wildcard-resources"}),
+    "RESOURCE_MISMATCH": frozenset({"iam-action-resource-match"}),
+    "UNKNOWN_ACTION": frozenset({"iam-known-actions"}),
+    "UNKNOWN_PREFIX": frozenset({"iam-known-actions"}),
+    "INVALID_ARN": frozenset({"iam-action-resource-match", WELL_FORMED}),
+    "RESOURCE_POLICY_PRIVILEGE_ESCALATION": frozenset({"iam-no-privilege-escalation"}),
+    "UNKNOWN_PRINCIPAL": frozenset({"iam-trust-policy", WELL_FORMED}),
+    "UNKNOWN_FEDERATION_SOURCE": frozenset({"iam-trust-policy", WELL_FORMED}),
+}
+CLOUDSPLAINING_MAP: dict[str, frozenset[str]] = {
+    "PrivilegeEscalation": frozenset({"iam-no-privilege-escalation"}),
+    "ResourceExposure": frozenset(
+        {"iam-no-wildcard-resources", "iam-no-privilege-escalation", "iam-no-unconstrained-sensitive-access"}
+    ),
+    "CredentialsExposure": frozenset({"iam-no-unconstrained-sensitive-access"}),
+    "DataExfiltration": frozenset({"iam-no-unconstrained-sensitive-access"}),
+    "ServiceWildcard": frozenset({"iam-no-wildcard-actions"}),
+    "InfrastructureModification": frozenset({"iam-no-wildcard-resources"}),
+}
+
+
+def covering_rules(tool: str, category: str) -> frozenset[str]:
+    """Our rules that answer the peer's category (everything unlisted is a document-syntax matter)."""
+    table = PARLIAMENT_MAP if tool == "parliament" else CLOUDSPLAINING_MAP
+    return table.get(category, frozenset({WELL_FORMED}))
+
+
+def _mentioned(findings: list[dict[str, Any]], rules: frozenset[str]) -> str:
+    """Lower-cased text of our findings of `rules` (actions and messages), for action coverage checks."""
+    return " ".join(
+        f"{f.get('action') or ''} {f.get('message') or ''}".lower() for f in findings if f["rule"] in rules
+    )
+
+
+def _action_covered(action: str, text: str, rules_fired: bool) -> bool:
+    """An action is covered when named by one of our covering findings, or covered by a wildcard we flag."""
+    action = action.lower()
+    if action in text:
+        return True
+    service = action.split(":", 1)[0]
+    return rules_fired and (f"{service}:*" in text or "'*'" in text or '"*"' in text)
+
+
+def diff(
+    ours: dict[str, dict[str, Any]], peers: dict[str, dict[str, dict[str, Any]]], ids: list[str]
+) -> dict[str, Any]:
+    """Per tool and category: docs flagged by the peer, docs where we are silent, uncovered actions."""
+    out: dict[str, Any] = {}
+    for tool, results in peers.items():
+        cats: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {"peer_docs": 0, "gap_docs": [], "actions": Counter(), "examples": []}
+        )
+        for doc_id in ids:
+            peer = results.get(doc_id)
+            mine = ours.get(doc_id)
+            if not peer or not mine:
+                continue
+            our_rules = {f["rule"] for f in mine["findings"]}
+            by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for f in peer["findings"]:
+                by_cat[f["category"]].append(f)
+            for cat, items in by_cat.items():
+                rules = covering_rules(tool, cat)
+                entry = cats[cat]
+                entry["peer_docs"] += 1
+                fired = bool(our_rules & rules)
+                if not fired:
+                    entry["gap_docs"].append(doc_id)
+                    if len(entry["examples"]) < 3:
+                        entry["examples"].append({"doc": doc_id, "peer": items[:2]})
+                text = _mentioned(mine["findings"], rules)
+                for item in items:
+                    for action in item.get("actions", []) or []:
+                        if not _action_covered(action, text, fired):
+                            entry["actions"][action.lower()] += 1
+        out[tool] = dict(cats)
+    return out
+
+
+def write_markdown(result: dict[str, Any], path: Path) -> None:
+    lines = [
+        "# Findings the peers report on AWS managed policies that we do not",
+        "",
+        "Generated by `make bench` (bench/compare.py). A *gap document* is one where the peer reports the "
+        "category and none of our covering rules fires. *Uncovered actions* are actions the peer names that "
+        "none of our covering findings on that document names. Judgement per category: bench/FINDINGS.md.",
+        "",
+    ]
+    for tool, cats in result.items():
+        lines += [
+            f"## {tool}",
+            "",
+            "| category | our covering rules | peer docs | gap docs | top uncovered actions |",
+            "|---|---|---|---|---|",
+        ]
+        for cat, e in sorted(cats.items(), key=lambda kv: -len(kv[1]["gap_docs"])):
+            top = ", ".join(f"{a} ({n})" for a, n in e["actions"].most_common(6))
+            lines.append(
+                f"| {cat} | {', '.join(sorted(covering_rules(tool, cat)))} | {e['peer_docs']} | "
+                f"{len(e['gap_docs'])} | {top} |"
+            )
+        lines.append("")
+        for cat, e in sorted(cats.items()):
+            if not e["gap_docs"]:
+                continue
+            lines += [
+                f"### {tool} / {cat}: {len(e['gap_docs'])} gap documents",
+                "",
+                "Documents: " + ", ".join(e["gap_docs"][:25]) + (" ..." if len(e["gap_docs"]) > 25 else ""),
+                "",
+            ]
+            for ex in e["examples"]:
+                lines.append(
+                    f"- `{ex['doc']}`: "
+                    + "; ".join(
+                        str({k: v for k, v in item.items() if k != "category"})[:240] for item in ex["peer"]
+                    )
+                )
+            lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def summary(result: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """tool -> category -> number of gap documents (for the JSON line and the console)."""
+    return {tool: {cat: len(e["gap_docs"]) for cat, e in cats.items()} for tool, cats in result.items()}

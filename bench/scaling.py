@@ -1,0 +1,141 @@
+"""Scales a synthetic stack (10 -> 100 -> 1,000 roles, several datasets each) through the offline check.
+
+The stack file is generated into a temporary copy of the project (program, shared package, pack and
+Pulumi.yaml; no venvs, no git), so the real stacks and the repo are never touched. The time per role
+should stay flat (linear growth); `linearity` reports seconds-per-role at each size relative to the
+smallest.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "ai-data-processing"
+ACCOUNT = "111111111111"
+BUCKETS = ("raw", "features", "models", "curated", "labels", "embeddings", "eval", "logs")
+LEVELS = ("read", "write", "read-write")
+TRUSTED = (
+    ["ec2.amazonaws.com"],
+    ["sagemaker.amazonaws.com"],
+    ["batch.amazonaws.com"],
+    ["ecs-tasks.amazonaws.com"],
+)
+AI_ACTIONS = ([], ["comprehend:BatchDetectEntities"], [], ["comprehend:DetectSentiment"])
+COPY_IGNORE = shutil.ignore_patterns(
+    ".venv*",
+    "venv",
+    ".git",
+    "out",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+    "*.egg-info",
+    ".state",
+    "tests",
+)
+
+
+def synthetic_config(roles: int, stack: str) -> dict[str, Any]:
+    """A valid stack config with `roles` roles, each reading/writing 3-4 of 8 datasets under prefixes."""
+    suffix = stack.lower()
+    buckets: dict[str, Any] = {b: {"name": f"acme-ml-{b}-{suffix}"} for b in BUCKETS}
+    buckets["features"]["kmsKeyArn"] = (
+        f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0f6e2f0c-5d7e-4f43-9b41-5a0c1e7f8a11"
+    )
+    role_list = []
+    for i in range(roles):
+        access = [
+            {
+                "bucket": BUCKETS[(i + k) % len(BUCKETS)],
+                "level": LEVELS[(i + k) % len(LEVELS)],
+                "prefixes": [f"team-{i % 17}/", f"job-{i}/"],
+            }
+            for k in range(3 + i % 2)
+        ]
+        role_list.append(
+            {
+                "name": f"worker-{i:04d}",
+                "trustedServices": TRUSTED[i % len(TRUSTED)],
+                "access": access,
+                "aiActions": AI_ACTIONS[i % len(AI_ACTIONS)],
+                "managedPolicyArns": [],
+            }
+        )
+    return {
+        "config": {
+            "aws:region": "eu-west-1",
+            f"{PROJECT}:accountId": ACCOUNT,
+            f"{PROJECT}:buckets": buckets,
+            f"{PROJECT}:roles": role_list,
+            f"{PROJECT}:tags": {"team": "ml-platform", "purpose": "bench"},
+        }
+    }
+
+
+def copy_project(dest: Path) -> Path:
+    """Copy what the offline check needs (program, packages, pack, Pulumi.yaml) into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in ROOT.iterdir():
+        if item.name in {"stacks", "shared", "pipeline", "policy-pack"}:
+            shutil.copytree(item, dest / item.name, ignore=COPY_IGNORE)
+        elif item.is_file() and item.name.startswith("Pulumi.") and item.suffix == ".yaml":
+            shutil.copy2(item, dest / item.name)
+    return dest
+
+
+def _run_check(stack: str, project_dir: Path, stack_file: Path) -> Any:
+    """Call pipeline.check.check_stack with whichever of project_dir/stack_file it accepts."""
+    from pipeline.check import check_stack
+
+    params = inspect.signature(check_stack).parameters
+    kwargs: dict[str, Any] = {}
+    if "project_dir" in params:
+        kwargs["project_dir"] = project_dir
+    if "stack_file" in params:
+        kwargs["stack_file"] = stack_file
+    if not kwargs:
+        raise RuntimeError("pipeline.check.check_stack accepts neither project_dir nor stack_file")
+    return check_stack(stack, **kwargs)
+
+
+def scale(sizes: Sequence[int] = (10, 100, 1000)) -> dict[str, Any]:
+    """Wall seconds of the offline check per size, with per-role cost and the linearity ratio."""
+    seconds: dict[int, float] = {}
+    details: dict[int, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
+        project = copy_project(Path(tmp) / "project")
+        for n in sizes:
+            stack = f"scale{n}"
+            stack_file = project / f"Pulumi.{stack}.yaml"
+            shutil.copy2(
+                project / "policy-pack" / "config" / "dev.json",
+                project / "policy-pack" / "config" / f"{stack}.json",
+            )
+            stack_file.write_text(
+                yaml.safe_dump(synthetic_config(n, stack), sort_keys=False), encoding="utf-8"
+            )
+            t0 = time.perf_counter()
+            report = _run_check(stack, project, stack_file)
+            seconds[n] = round(time.perf_counter() - t0, 3)
+            details[n] = {
+                "violations": len(getattr(report, "violations", []) or []),
+                "roles": len(getattr(report, "roles", {}) or {}),
+            }
+    base = min(seconds)
+    per_role = {n: seconds[n] / n for n in seconds}
+    return {
+        "seconds": seconds,
+        "per_role_ms": {n: round(v * 1000, 2) for n, v in per_role.items()},
+        "linearity": {n: round(per_role[n] / per_role[base], 2) for n in seconds},
+        "details": details,
+    }

@@ -1,0 +1,493 @@
+"""`python -m pipeline check`: the verdict `pulumi preview --policy-pack` would give, offline.
+
+Per stack: load and validate the stack config (`stackconfig`), run the program under the mock runtime
+in preview and update mode (`program`), drive the real policy pack in its own process exactly as the
+engine does (`packclient`), and turn the diagnostics into a `StackReport` (`report` renders it).
+
+A check fails on any mandatory violation. It also fails on "can't run policy ... during preview"
+advisories when the stack's pack config makes `iam-preview-verifiable` mandatory: that advisory is
+how the SDK reports a policy that could not see a value at preview, and the real CLI lets it pass.
+When such advisories occur, the update-mode resources (outputs known) are analysed too, so the report
+shows what `pulumi up` would block, before anything is deployed.
+
+Speed: all pack processes start first and boot in parallel while the programs run in this process
+(pulumi_aws is imported once); the RPCs of the stacks then run concurrently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline import ROOT, STACKS
+from pipeline.errors import ConfigurationError, PipelineError
+from pipeline.packclient import (
+    Diagnostic,
+    PackInfo,
+    PolicyConfigValue,
+    PolicyPackProcess,
+    load_pack_config,
+    reconcile_pack_config,
+)
+from pipeline.program import STACK_TYPE, ProgramRun, RecordedResource, run_program
+from pipeline.stackconfig import load_project, load_stack_config
+
+PREVIEW_VERIFIABLE_POLICY = "iam-preview-verifiable"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One policy diagnostic, located: which policy, which resource, which role, which phase."""
+
+    policy: str
+    enforcement_level: str
+    message: str
+    description: str
+    urn: str | None
+    resource_type: str | None
+    resource_name: str | None
+    role: str | None
+    phase: str  # "preview" (what `pulumi preview` reports) or "update" (outputs known, as at `pulumi up`)
+    severity: str = "unspecified"
+    unverifiable: bool = False  # a "can't run policy ... during preview" advisory
+    counts_as_failure: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "enforcementLevel": self.enforcement_level,
+            "message": self.message,
+            "description": self.description,
+            "urn": self.urn,
+            "resourceType": self.resource_type,
+            "resourceName": self.resource_name,
+            "role": self.role,
+            "phase": self.phase,
+            "severity": self.severity,
+            "unverifiable": self.unverifiable,
+            "failure": self.counts_as_failure,
+        }
+
+
+@dataclass(slots=True)
+class StackReport:
+    """The outcome of checking one stack."""
+
+    stack: str
+    project: str
+    stack_file: Path
+    pack_config_file: Path
+    pack_name: str
+    pack_version: str
+    resources: list[dict[str, str]]
+    violations: list[Violation]
+    roles: dict[str, Any]
+    preview_verifiable_level: str
+    policy_levels: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def resource_count(self) -> int:
+        """Resources the program registers (the Stack and components included, providers not)."""
+        return len(self.resources)
+
+    @property
+    def mandatory_failures(self) -> list[Violation]:
+        return [v for v in self.violations if v.counts_as_failure]
+
+    @property
+    def unverifiable(self) -> list[Violation]:
+        return [v for v in self.violations if v.unverifiable]
+
+    @property
+    def passed(self) -> bool:
+        return not self.mandatory_failures
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+    def verdict(self) -> dict[str, Any]:
+        """The comparable core: pass/fail and the set of (policy, resource, level) findings of the preview."""
+        return {
+            "passed": self.passed,
+            "findings": sorted(
+                {
+                    (v.policy, v.urn or "", v.enforcement_level)
+                    for v in self.violations
+                    if v.phase == "preview"
+                }
+            ),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "stackFile": str(self.stack_file),
+            "packConfigFile": str(self.pack_config_file),
+            "pack": {"name": self.pack_name, "version": self.pack_version},
+            "passed": self.passed,
+            "resourceCount": self.resource_count,
+            "resources": self.resources,
+            "violations": [v.to_dict() for v in self.violations],
+            "mandatoryFailures": len(self.mandatory_failures),
+            "unverifiable": len(self.unverifiable),
+            "previewVerifiableLevel": self.preview_verifiable_level,
+            "policyLevels": self.policy_levels,
+            "roles": self.roles,
+            "notes": self.notes,
+            "elapsedSeconds": round(self.elapsed, 3),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Locating diagnostics
+
+
+def role_names(run: ProgramRun) -> set[str]:
+    """Role names from the `roles` stack output, or from the `roles` config when outputs are unknown."""
+    names: set[str] = set()
+    roles = run.outputs.get("roles")
+    if isinstance(roles, dict):
+        names.update(roles)
+    raw = run.config.get(f"{run.project}:roles")
+    if raw:
+        with contextlib.suppress(ValueError, TypeError):
+            names.update(r["name"] for r in json.loads(raw) if isinstance(r, dict) and "name" in r)
+    return names
+
+
+def role_of(urn: str | None, by_urn: Mapping[str, RecordedResource], roles: set[str]) -> str | None:
+    """The role a resource belongs to: the nearest ancestor (or itself) named after a role, else the
+    longest role name its logical name starts with."""
+    if not urn:
+        return None
+    current = by_urn.get(urn)
+    seen: set[str] = set()
+    while current is not None and current.urn not in seen:
+        seen.add(current.urn)
+        if current.name in roles:
+            return current.name
+        current = by_urn.get(current.parent or "")
+    resource = by_urn.get(urn)
+    if resource is None:
+        return None
+    matches = [r for r in roles if resource.name.startswith(f"{r}-") or resource.name == r]
+    return max(matches, key=len) if matches else None
+
+
+def _violations(
+    diagnostics: Iterable[Diagnostic], run: ProgramRun, phase: str, preview_verifiable_level: str
+) -> list[Violation]:
+    by_urn = run.by_urn()
+    roles = role_names(run)
+    out: list[Violation] = []
+    for d in diagnostics:
+        resource = by_urn.get(d.urn) if d.urn else None
+        unverifiable = d.cant_run and d.enforcement_level == "advisory"
+        failure = d.enforcement_level in ("mandatory", "remediate") or (
+            unverifiable and preview_verifiable_level == "mandatory"
+        )
+        out.append(
+            Violation(
+                policy=d.policy_name,
+                enforcement_level=d.enforcement_level,
+                message=d.detail,
+                description=d.description,
+                urn=d.urn or None,
+                resource_type=resource.type if resource else None,
+                resource_name=resource.name if resource else None,
+                role=role_of(d.urn, by_urn, roles),
+                phase=phase,
+                severity=d.severity,
+                unverifiable=unverifiable,
+                counts_as_failure=failure,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The check
+
+
+@dataclass(slots=True)
+class _StackJob:
+    """Everything one stack's check carries between the phases."""
+
+    stack: str
+    project: str
+    stack_file: Path
+    pack_config_file: Path
+    config: dict[str, str]
+    pack_config: dict[str, PolicyConfigValue]
+    pack: PolicyPackProcess
+    preview: ProgramRun | None = None
+    update: ProgramRun | None = None
+    info: PackInfo | None = None
+    effective: dict[str, PolicyConfigValue] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    update_diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _pack_version(pack_dir: Path, reported: str) -> str:
+    """The engine uses PulumiPolicy.yaml's `version` (Python packs always report 0.0.1)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return reported
+    return str(data.get("version") or reported)
+
+
+def _providers(run: ProgramRun) -> dict[str, RecordedResource]:
+    return {r.urn: r for r in run.resources if r.type.startswith("pulumi:providers:")}
+
+
+def _configure(job: _StackJob, pack: PolicyPackProcess) -> None:
+    """GetAnalyzerInfo -> reconcile the pack config file -> Configure -> ConfigureStack."""
+    info = pack.get_info()
+    effective, notes = reconcile_pack_config(info, job.pack_config, str(job.pack_config_file))
+    job.info = info
+    job.effective = effective
+    job.notes.extend(n for n in notes if n not in job.notes)
+    pack.configure(effective)
+    pack.configure_stack()
+
+
+def _analyze(job: _StackJob, pack: PolicyPackProcess, run: ProgramRun) -> list[Diagnostic]:
+    _configure(job, pack)
+    providers = _providers(run)
+    return pack.analyze(run.resources, providers) + pack.analyze_stack(run.resources, providers)
+
+
+def _analyze_update(job: _StackJob, pack_dir: Path) -> None:
+    """Analyse the update-mode resources (outputs known) in a pack started with PULUMI_DRY_RUN=false."""
+    assert job.update is not None
+    with PolicyPackProcess(
+        pack_dir, project=job.project, stack=job.stack, dry_run=False, config=job.config
+    ) as pack:
+        job.update_diagnostics = _analyze(job, pack, job.update)
+
+
+def _report(job: _StackJob, pack_dir: Path, started: float) -> StackReport:
+    assert job.preview is not None and job.update is not None and job.info is not None
+    level = (
+        job.effective.get(PREVIEW_VERIFIABLE_POLICY, PolicyConfigValue(None)).enforcement_level or "advisory"
+    )
+    violations = _violations(job.diagnostics, job.preview, "preview", level)
+    seen = {(v.policy, v.urn, v.message) for v in violations}
+    for v in _violations(job.update_diagnostics, job.update, "update", level):
+        if not v.unverifiable and (v.policy, v.urn, v.message) not in seen:
+            violations.append(v)
+    order = {"mandatory": 0, "remediate": 0, "advisory": 1, "disabled": 2}
+    violations.sort(
+        key=lambda v: (
+            not v.counts_as_failure,
+            order.get(v.enforcement_level, 3),
+            v.policy,
+            v.role or "",
+            v.urn or "",
+        )
+    )
+    resources = [
+        {"type": r.type, "name": r.name, "urn": r.urn}
+        for r in job.preview.resources
+        if not r.type.startswith("pulumi:providers:")
+    ]
+    roles = job.update.outputs.get("roles")
+    notes = list(job.notes)
+    notes.extend(f"program ({job.stack}): {m}" for m in job.preview.logs)
+    if job.pack.note and job.pack.note not in notes:
+        notes.insert(0, job.pack.note)
+    return StackReport(
+        stack=job.stack,
+        project=job.project,
+        stack_file=job.stack_file,
+        pack_config_file=job.pack_config_file,
+        pack_name=job.info.name,
+        pack_version=_pack_version(pack_dir, job.info.version),
+        resources=resources,
+        violations=violations,
+        roles=roles if isinstance(roles, dict) else {},
+        preview_verifiable_level=level,
+        policy_levels={k: v.enforcement_level or "advisory" for k, v in job.effective.items()},
+        notes=notes,
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def check_stacks(
+    stacks: Sequence[str],
+    *,
+    project_dir: Path = ROOT,
+    stack_files: Mapping[str, Path] | None = None,
+    pack_config_files: Mapping[str, Path] | None = None,
+    pack_dir: Path | None = None,
+    program_dir: Path | None = None,
+) -> list[StackReport]:
+    """Check several stacks at once (pack processes boot in parallel). Raises PipelineError (exit 2)."""
+    started = time.perf_counter()
+    project_dir = Path(project_dir)
+    project = load_project(project_dir)
+    pack_dir = Path(pack_dir) if pack_dir is not None else project_dir / "policy-pack"
+    jobs: list[_StackJob] = []
+    try:
+        for stack in stacks:
+            stack_file = Path((stack_files or {}).get(stack) or project.stack_file(stack))
+            config = load_stack_config(project_dir, stack, stack_file)
+            pack_config_file = Path(
+                (pack_config_files or {}).get(stack) or pack_dir / "config" / f"{stack}.json"
+            )
+            if not pack_config_file.is_file():
+                raise ConfigurationError(
+                    f"{pack_config_file}: policy pack config for stack '{stack}' not found"
+                )
+            pack_config = load_pack_config(pack_config_file)
+            pack = PolicyPackProcess(pack_dir, project=project.name, stack=stack, dry_run=True, config=config)
+            jobs.append(
+                _StackJob(stack, project.name, stack_file, pack_config_file, config, pack_config, pack)
+            )
+            pack.start()
+        for job in jobs:
+            job.preview = run_program(
+                job.stack, preview=True, project_dir=project_dir, config=job.config, program_dir=program_dir
+            )
+            job.update = run_program(
+                job.stack, preview=False, project_dir=project_dir, config=job.config, program_dir=program_dir
+            )
+
+        def preview_phase(job: _StackJob) -> None:
+            assert job.preview is not None
+            job.diagnostics = _analyze(job, job.pack, job.preview)
+            job.pack.close()
+            if any(d.cant_run for d in job.diagnostics):
+                _analyze_update(job, pack_dir)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            for future in [pool.submit(preview_phase, job) for job in jobs]:
+                future.result()
+        return [_report(job, pack_dir, started) for job in jobs]
+    finally:
+        for job in jobs:
+            job.pack.close()
+
+
+def check_stack(
+    stack: str,
+    *,
+    project_dir: Path = ROOT,
+    stack_file: Path | None = None,
+    pack_config_file: Path | None = None,
+    pack_dir: Path | None = None,
+    program_dir: Path | None = None,
+) -> StackReport:
+    """Check one stack; `stack_file`/`pack_config_file` substitute tampered copies (tests, promotion)."""
+    return check_stacks(
+        [stack],
+        project_dir=project_dir,
+        stack_files={stack: stack_file} if stack_file is not None else None,
+        pack_config_files={stack: pack_config_file} if pack_config_file is not None else None,
+        pack_dir=pack_dir,
+        program_dir=program_dir,
+    )[0]
+
+
+def overall_exit_code(reports: Sequence[StackReport]) -> int:
+    """0 when every stack passed, 1 when at least one mandatory failure."""
+    return 0 if all(r.passed for r in reports) else 1
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `check` with the `python -m pipeline` dispatcher."""
+    parser = subparsers.add_parser(
+        "check",
+        help="offline policy preview of the stacks (the verdict of `pulumi preview`)",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("--stack", default="all", help="dev, staging, prod, a comma list, or all (default)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the report as JSON")
+    output.add_argument("--sarif", metavar="FILE", type=Path, help="also write SARIF 2.1.0 to FILE")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="run the real `pulumi preview --policy-pack` (needs the Pulumi CLI)",
+    )
+    parser.add_argument("--project-dir", type=Path, default=ROOT, help=argparse.SUPPRESS)
+
+
+def parse_stacks(value: str) -> list[str]:
+    """`all` -> every stack in promotion order; otherwise a comma-separated list."""
+    if value == "all":
+        return list(STACKS)
+    stacks = [s.strip() for s in value.split(",") if s.strip()]
+    if not stacks:
+        raise ConfigurationError("--stack needs a stack name")
+    return stacks
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the check and print the report; exit 0 pass, 1 mandatory violation, 2 error (message only)."""
+    from pipeline import report as render
+
+    started = getattr(args, "_started", None) or time.perf_counter()
+    try:
+        stacks = parse_stacks(args.stack)
+        if args.live:
+            from pipeline.live import live_check_stacks
+
+            reports = live_check_stacks(stacks, project_dir=args.project_dir)
+        else:
+            reports = check_stacks(stacks, project_dir=args.project_dir)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error is still a message, not a traceback
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    mode = "live" if args.live else "offline"
+    if args.json:
+        print(json.dumps(render.to_json(reports, elapsed, mode=mode), indent=2))
+    else:
+        print(render.render_text(reports, elapsed, mode=mode))
+    if args.sarif:
+        try:
+            args.sarif.parent.mkdir(parents=True, exist_ok=True)
+            args.sarif.write_text(
+                json.dumps(render.to_sarif(reports, args.project_dir), indent=2) + "\n", encoding="utf-8"
+            )
+        except OSError as exc:
+            print(f"error: cannot write {args.sarif}: {exc}", file=sys.stderr)
+            return 2
+    return overall_exit_code(reports)
+
+
+__all__ = [
+    "STACK_TYPE",
+    "StackReport",
+    "Violation",
+    "check_stack",
+    "check_stacks",
+    "overall_exit_code",
+]

@@ -1,0 +1,102 @@
+"""Command line: ``python -m least_privilege lint FILE... [--kind ...] [--json] [--fail-on ...]``.
+
+Checks standalone policy documents with the same engine the CrossGuard pack uses. A file holding
+malformed JSON is a finding, not an error; exit codes: 0 nothing reaches ``--fail-on``, 1 something
+does, 2 usage or I/O errors (argparse already exits 2 on usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from .findings import Finding, Severity
+
+_KINDS = ("auto", "identity", "trust", "resource")
+_LEVELS = ("low", "medium", "high", "critical")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m least_privilege",
+                                     description="IAM least-privilege checks for policy documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    lint = sub.add_parser("lint", help="check policy document files ('-' reads standard input)")
+    lint.add_argument("files", nargs="+", metavar="FILE")
+    lint.add_argument("--kind", choices=_KINDS, default="auto",
+                      help="document kind; auto: Principal present -> trust if it grants sts:Assume*, "
+                           "else resource; no Principal -> identity")
+    lint.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    lint.add_argument("--fail-on", choices=_LEVELS, default="medium",
+                      help="exit 1 when a finding reaches this severity (default: medium)")
+    return parser
+
+
+def _read(path: str, stdin: Any) -> bytes:
+    if path == "-":
+        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read()
+        return data.encode("utf-8") if isinstance(data, str) else data
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _text_document(raw: bytes) -> str | bytes:
+    """Decode as UTF-8 when possible (BOM tolerated); otherwise hand the bytes to the engine, which
+    reports the encoding problem as a finding."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw
+
+
+def lint(paths: Sequence[str], kind: str, fail_on: Severity, as_json: bool, out: TextIO, err: TextIO,
+         stdin: Any = None) -> int:
+    """Run the checks and print results; returns the process exit code."""
+    from .analysis import check_document  # imported here so `--help` stays instant
+
+    results: list[dict[str, Any]] = []
+    io_error = False
+    failed = False
+    for path in paths:
+        try:
+            raw = _read(path, stdin if stdin is not None else sys.stdin)
+        except OSError as exc:
+            io_error = True
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=err)
+            results.append({"path": path, "kind": None, "findings": [], "error": str(exc.strerror or exc)})
+            continue
+        doc_kind, findings = check_document(_text_document(raw), kind)
+        findings = sorted(findings, key=lambda f: (-int(f.severity), f.rule, f.statement or ""))
+        if any(f.severity >= fail_on for f in findings):
+            failed = True
+        results.append({"path": path, "kind": doc_kind, "findings": [f.to_dict() for f in findings]})
+        if not as_json:
+            _print_text(path, doc_kind, findings, out)
+    if as_json:
+        json.dump({"files": results}, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    if io_error:
+        return 2
+    return 1 if failed else 0
+
+
+def _print_text(path: str, kind: str, findings: list[Finding], out: TextIO) -> None:
+    if not findings:
+        print(f"{path} ({kind}): no findings", file=out)
+        return
+    print(f"{path} ({kind}): {len(findings)} finding(s)", file=out)
+    for f in findings:
+        print(f"  [{f.severity.label}] {f.rule}: {f.message}", file=out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "lint":
+        return lint(args.files, args.kind, Severity.parse(args.fail_on), args.json, sys.stdout, sys.stderr)
+    return 2  # pragma: no cover - argparse enforces the sub-command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

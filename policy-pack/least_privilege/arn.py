@@ -1,0 +1,340 @@
+"""Segment-aware ARN matching and effectively-star detection.
+
+A policy resource (which may hold ``*``/``?`` wildcards, policy variables and unknown-at-preview
+parts) "fits" a catalog ARN template when some concrete ARN matches both. Templates are not plain
+globs: a placeholder such as ``${BucketName}`` stands for one path segment and never spans ``/``,
+otherwise ``arn:aws:s3:::b/*`` would fit the bucket template and ``s3:ListBucket`` on an object ARN
+would look valid. A trailing placeholder after a literal in the resource part (``role/${RoleNameWithPath}``,
+``${BucketName}/${ObjectName}``, ``log-group:${LogGroupName}``) may span ``/`` because names and keys
+legitimately contain it; a placeholder that is the whole resource part (a bucket or topic name) may not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import UNKNOWN_SENTINELS
+
+__all__ = [
+    "ParsedArn",
+    "effectively_star_reason",
+    "has_unknown",
+    "is_wildcard_pattern",
+    "parse_arn",
+    "resource_fits_template",
+]
+
+# Token kinds for the two-pattern intersection: literal char, any single char, one char from a
+# class (first char of a placeholder), and a run of chars from a class (``*`` or placeholder tail).
+_LIT, _ANY1, _ONE, _RUN = 0, 1, 2, 3
+_Token = tuple[int, str | frozenset[str]]
+
+_NOTHING: frozenset[str] = frozenset()
+_PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
+_UNKNOWN_RE = re.compile("|".join(re.escape(s) for s in sorted(UNKNOWN_SENTINELS)))
+# IAM's escapes for literal special characters inside a policy string.
+_ESCAPES = {"${*}": "*", "${?}": "?", "${$}": "$"}
+
+
+def has_unknown(text: str) -> bool:
+    """True when the string carries a Pulumi unknown-value sentinel (wholly or as a part)."""
+    return bool(_UNKNOWN_RE.search(text))
+
+
+def is_wildcard_pattern(text: str) -> bool:
+    """True when the resource string uses ``*`` or ``?`` (escapes excluded)."""
+    stripped = text
+    for esc in _ESCAPES:
+        stripped = stripped.replace(esc, "")
+    return "*" in stripped or "?" in stripped
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArn:
+    """The six ARN fields; ``resource`` keeps any further colons."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+
+def parse_arn(text: str) -> ParsedArn | None:
+    """Split an ARN into fields, or None when it does not have the six-field shape."""
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return ParsedArn(parts[1], parts[2], parts[3], parts[4], parts[5])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Templates
+
+
+def _template_tokens(template: str) -> tuple[_Token, ...]:
+    """Tokenise a catalog template with segment-aware placeholder classes (see module docstring)."""
+    pieces: list[tuple[str, str]] = []  # ("lit", text) | ("ph", name)
+    pos = 0
+    for m in _PLACEHOLDER_RE.finditer(template):
+        if m.start() > pos:
+            pieces.append(("lit", template[pos : m.start()]))
+        pieces.append(("ph", m.group(1)))
+        pos = m.end()
+    if pos < len(template):
+        pieces.append(("lit", template[pos:]))
+
+    tokens: list[_Token] = []
+    colons = 0
+    resource_start = -1  # token index where the resource part (after the fifth colon) begins
+    for idx, (kind, text) in enumerate(pieces):
+        if kind == "lit":
+            for ch in text:
+                tokens.append((_LIT, ch))
+                if ch == ":":
+                    colons += 1
+                    if colons == 5:
+                        resource_start = len(tokens)
+            continue
+        is_last = idx + 1 == len(pieces)
+        nxt = pieces[idx + 1][1][0] if not is_last and pieces[idx + 1][0] == "lit" else None
+        if colons < 5:
+            excluded = frozenset(":")
+        elif is_last:
+            # A trailing name or key after a literal may contain "/"; a placeholder that is the whole
+            # resource part (bucket, topic, queue name) may not.
+            excluded = frozenset("/") if len(tokens) == resource_start else _NOTHING
+        elif nxt is None:
+            excluded = frozenset("/:")  # directly followed by another placeholder
+        elif nxt == ":":
+            excluded = frozenset(":")
+        else:
+            excluded = frozenset({nxt, "/"})
+        tokens.append((_ONE, excluded))
+        tokens.append((_RUN, excluded))
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=8192)
+def _template_info(template: str) -> tuple[tuple[_Token, ...], re.Pattern[str]]:
+    tokens = _template_tokens(template)
+    parts: list[str] = []
+    for kind, value in tokens:
+        if kind == _LIT:
+            parts.append(re.escape(str(value)))
+        elif kind == _ONE:
+            excl = "".join(sorted(value))  # type: ignore[arg-type]
+            parts.append(f"[^{re.escape(excl)}]" if excl else ".")
+        elif kind == _RUN:
+            excl = "".join(sorted(value))  # type: ignore[arg-type]
+            parts.append(f"[^{re.escape(excl)}]*" if excl else ".*")
+    return tokens, re.compile("".join(parts), re.DOTALL)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Policy resources
+
+
+def _resource_tokens(resource: str) -> tuple[tuple[_Token, ...], bool]:
+    """Tokenise a policy resource; returns (tokens, is_plain_literal).
+
+    Unknown-at-preview parts and policy variables (``${aws:username}``) are opaque: for *fitting*
+    they may be anything (so an unknown never causes a false mismatch); they are never treated as a
+    wildcard for star detection (that is ``effectively_star_reason``'s job, which ignores them).
+    """
+    tokens: list[_Token] = []
+    plain = True
+    i = 0
+    n = len(resource)
+    while i < n:
+        m = _UNKNOWN_RE.match(resource, i)
+        if m:
+            tokens.append((_RUN, _NOTHING))
+            plain = False
+            i = m.end()
+            continue
+        ch = resource[i]
+        if ch == "$" and resource.startswith("${", i):
+            close = resource.find("}", i)
+            if close != -1:
+                inner = resource[i : close + 1]
+                if inner in _ESCAPES:
+                    tokens.append((_LIT, _ESCAPES[inner]))
+                else:
+                    tokens.append((_RUN, _NOTHING))
+                    plain = False
+                i = close + 1
+                continue
+        if ch == "*":
+            tokens.append((_RUN, _NOTHING))
+            plain = False
+        elif ch == "?":
+            tokens.append((_ANY1, ""))
+            plain = False
+        else:
+            tokens.append((_LIT, ch))
+        i += 1
+    return tuple(tokens), plain
+
+
+def _one_char_compatible(a: _Token, b: _Token) -> bool:
+    ka, va = a
+    kb, vb = b
+    if ka == _LIT and kb == _LIT:
+        return va == vb
+    if ka == _LIT:
+        return kb == _ANY1 or va not in vb  # type: ignore[operator]
+    if kb == _LIT:
+        return ka == _ANY1 or vb not in va  # type: ignore[operator]
+    return True  # classes exclude only a couple of characters: some character fits both
+
+
+def _intersects(a: tuple[_Token, ...], b: tuple[_Token, ...]) -> bool:
+    """Is there a string matched by both token sequences? Product-automaton search over (i, j)."""
+    na, nb = len(a), len(b)
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        state = stack.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        i, j = state
+        if i == na and j == nb:
+            return True
+        ta = a[i] if i < na else None
+        tb = b[j] if j < nb else None
+        if ta is not None and ta[0] == _RUN:
+            stack.append((i + 1, j))
+        if tb is not None and tb[0] == _RUN:
+            stack.append((i, j + 1))
+        if ta is None or tb is None:
+            continue
+        if ta[0] == _RUN and tb[0] == _RUN:
+            continue  # consuming a shared char keeps both in place: no progress
+        if _one_char_compatible(ta, tb):
+            stack.append((i if ta[0] == _RUN else i + 1, j if tb[0] == _RUN else j + 1))
+    return False
+
+
+_FIELD_PLACEHOLDER_RE = re.compile(r"^\$\{[^}]*\}$")
+_MAX_RESOURCE = 2048  # IAM's ARN length limit: longer strings are rejected by AWS anyway
+
+
+@lru_cache(maxsize=8192)
+def _template_fields(template: str) -> tuple[tuple[str, ...], str] | None:
+    """Header fields (partition, service, region, account) as literal text or "" / "${}" markers, and
+    the resource part; None when a header field mixes literals and placeholders (then: slow path)."""
+    parts = template.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    header: list[str] = []
+    for value in parts[1:5]:
+        if _FIELD_PLACEHOLDER_RE.match(value):
+            header.append("${}")
+        elif "${" in value:
+            return None
+        else:
+            header.append(value)
+    return tuple(header), parts[5]
+
+
+@lru_cache(maxsize=8192)
+def _rest_info(rest_template: str) -> tuple[tuple[_Token, ...], re.Pattern[str]]:
+    """Tokens/regex of a template's resource part, tokenised in the context of a full ARN header so
+    the placeholder classes are the same as for the whole template."""
+    tokens, _ = _template_info("arn:p:s:r:a:" + rest_template)
+    body = tokens[len("arn:p:s:r:a:"):]
+    parts: list[str] = []
+    for kind, value in body:
+        if kind == _LIT:
+            parts.append(re.escape(str(value)))
+        else:
+            excl = "".join(sorted(value))  # type: ignore[arg-type]
+            cls = f"[^{re.escape(excl)}]" if excl else "."
+            parts.append(cls if kind == _ONE else cls + "*")
+    return body, re.compile("".join(parts), re.DOTALL)
+
+
+def _plain_field(text: str) -> bool:
+    return not ("*" in text or "?" in text or "${" in text or has_unknown(text))
+
+
+@lru_cache(maxsize=65536)
+def resource_fits_template(resource: str, template: str) -> bool:
+    """Could ``resource`` (a policy Resource entry) denote some ARN of this catalog template?"""
+    if resource == "*" or len(resource) > _MAX_RESOURCE:
+        return True
+    fields = _template_fields(template)
+    if fields is not None and resource.startswith("arn:"):
+        parts = resource.split(":", 5)
+        if len(parts) == 6 and all(_plain_field(p) for p in parts[1:5]):
+            # Fast path: compare the four header fields directly, then only the resource part.
+            for value, tmpl in zip(parts[1:5], fields[0], strict=True):
+                if tmpl == "${}":
+                    if not value:
+                        return False
+                elif value != tmpl:
+                    return False
+            body, regex = _rest_info(fields[1])
+            rest_tokens, plain = _resource_tokens(parts[5])
+            if plain:
+                return regex.fullmatch("".join(str(v) for _, v in rest_tokens)) is not None
+            return _intersects(rest_tokens, body)
+    tokens, regex = _template_info(template)
+    res_tokens, plain = _resource_tokens(resource)
+    if plain:
+        return regex.fullmatch("".join(str(v) for _, v in res_tokens)) is not None
+    return _intersects(res_tokens, tokens)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Effectively star
+
+
+@lru_cache(maxsize=16384)
+def effectively_star_reason(resource: str) -> str | None:
+    """Why a resource grants (practically) everything, or None when it is scoped.
+
+    Unknown-at-preview parts and policy variables are opaque values, never wildcards.
+    """
+    text = _UNKNOWN_RE.sub("UNKNOWN", resource)
+    text = _PLACEHOLDER_RE.sub(lambda m: _ESCAPES.get(m.group(0), "VAR"), text)
+    if text.strip() == "*":
+        return "Resource \"*\" (every resource)"
+    if not is_wildcard_pattern(resource):
+        return None
+    arn = parse_arn(text)
+    if arn is None:
+        if text.startswith("arn:") or text[:1] in "*?":
+            return f"{resource} is a wildcard spanning the ARN fields"
+        return None
+    for field_name, value in (
+        ("partition", arn.partition),
+        ("service", arn.service),
+        ("region", arn.region),
+        ("account", arn.account),
+    ):
+        if "*" in value or "?" in value:
+            return f"{resource} has a wildcard {field_name}"
+    res = arn.resource
+    if not res or res[0] in "*?":
+        if arn.service == "s3" and not arn.region and not arn.account:
+            return f"{resource} covers every S3 bucket (wildcard bucket name)"
+        return f"{resource} covers every {arn.service} resource in the account"
+    if arn.service == "s3" and not arn.region and not arn.account:
+        bucket = res.split("/", 1)[0]
+        if "*" in bucket or "?" in bucket:
+            return f"{resource} has a wildcard in the bucket name (bucket names are global)"
+        return None
+    cut = min((p for p in (res.find("/"), res.find(":")) if p != -1), default=-1)
+    if cut == -1:
+        return None  # e.g. a topic/queue name prefix: "my-topic-*" is scoped
+    rtype, rest = res[:cut], res[cut + 1 :]
+    if "*" in rtype or "?" in rtype:
+        return f"{resource} has a wildcard resource type"
+    if not rest or rest[0] in "*?":
+        return f"{resource} covers every {arn.service} {rtype} in the account"
+    return None
