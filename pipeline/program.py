@@ -554,22 +554,22 @@ def _run_isolated(
         if added_path:
             with contextlib.suppress(ValueError):
                 sys.path.remove(str(project_dir))
-        _forget_project_modules(modules_before, project_dir)
+        _forget_program_modules(modules_before, main)
         logger.removeHandler(collector)
     return monitor, collector.messages
 
 
-def _forget_project_modules(before: set[str], project_dir: Path) -> None:
-    """Drop project modules the program imported, so the next run starts as a fresh process would.
+def _forget_program_modules(before: set[str], main: Path) -> None:
+    """Drop the modules the run imported from the program's own directory.
 
-    Modules imported before the run (e.g. by a test that patches a builder) and third-party modules
-    (pulumi_aws: imported once, no per-stack state) stay cached.
+    A program may register resources from a helper module's top-level code (`import infra`); a cached
+    module would not run again, so the next stack would miss those resources. Library code outside the
+    program directory (`shared/`, pulumi_aws) defines classes and functions only and stays cached: the
+    runtime state it touches (settings, config, root Stack) is per run, and re-importing it would cost
+    ~0.1 s per run. Modules imported before the run (e.g. by a test) are never touched.
     """
-    roots = tuple({str(project_dir.resolve()), str(ROOT)})
-    venvs = tuple(
-        str((r / sub).resolve()) for r in {project_dir, ROOT} for sub in (".venv", "policy-pack/venv")
-    )
+    program_root = str((main if main.is_dir() else main.parent).resolve())
     for name in set(sys.modules) - before:
         file = getattr(sys.modules.get(name), "__file__", None) or ""
-        if file.startswith(roots) and not file.startswith(venvs) and not name.startswith("pipeline"):
+        if file.startswith(program_root + "/"):
             sys.modules.pop(name, None)

@@ -246,7 +246,8 @@ class PromotionReport:
 def render_report_markdown(report: PromotionReport) -> str:
     """Job summary / PR comment: verdict, stage table, then each permission difference."""
     mode = "offline" if report.offline else "deploy"
-    verdict = "✅ promoted" if report.ok else f"❌ stopped at `{report.stopped_at or '-'}`"
+    passed = "✅ would promote (nothing deployed)" if report.offline else "✅ promoted"
+    verdict = passed if report.ok else f"❌ stopped at `{report.stopped_at or '-'}`"
     lines = [
         f"## Promotion to `{report.target}` ({mode}) — {verdict}",
         "",
@@ -666,7 +667,8 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY)",
+        help="append the Markdown report (stages, permission differences) to FILE, e.g. "
+        "$GITHUB_STEP_SUMMARY or a pull-request comment body; '-' prints it",
     )
     p.add_argument("--create-stacks", action="store_true", help="create missing stacks instead of failing")
     p.add_argument("--project-dir", type=Path, default=ROOT, help=argparse.SUPPRESS)
@@ -702,8 +704,11 @@ def run_promote(args: argparse.Namespace) -> int:
         print(f"promote: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if args.summary is not None:
-        with args.summary.open("a", encoding="utf-8") as fh:
-            fh.write(render_report_markdown(report))
+        if str(args.summary) == "-":
+            print(render_report_markdown(report), file=out)
+        else:
+            with args.summary.open("a", encoding="utf-8") as fh:
+                fh.write(render_report_markdown(report))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     return report.exit_code

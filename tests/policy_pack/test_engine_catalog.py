@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from least_privilege.catalog import (
     ACCESS_LEVELS,
     action_info,

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
-
 from least_privilege import UNKNOWN, UNKNOWN_STRING
 from least_privilege.analysis import check_identity_policy, check_resource_policy, check_trust_policy
 from least_privilege.document import parse_document
@@ -71,16 +70,23 @@ def test_sid_names_the_statement() -> None:
 
 
 def test_non_dict_mapping_and_sequence_are_accepted() -> None:
-    statement = FrozenMapping({"Effect": "Allow", "Action": FrozenSequence(["s3:GetObject"]),
-                               "Resource": FrozenSequence(["arn:aws:s3:::raw/incoming/*"])})
+    statement = FrozenMapping(
+        {
+            "Effect": "Allow",
+            "Action": FrozenSequence(["s3:GetObject"]),
+            "Resource": FrozenSequence(["arn:aws:s3:::raw/incoming/*"]),
+        }
+    )
     document = FrozenMapping({"Version": "2012-10-17", "Statement": FrozenSequence([statement])})
     assert check_identity_policy(document) == []
 
 
 def test_pulumi_unknown_checking_proxy_is_read_element_by_element() -> None:
     proxy_mod = pytest.importorskip("pulumi_policy.proxy")
-    raw = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [UNKNOWN_STRING, "*"]}]}
+    raw = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [UNKNOWN_STRING, "*"]}],
+    }
     proxied = proxy_mod.unknown_checking_proxy(raw)
     findings = check_identity_policy(proxied)
     # the known "*" is still judged, the unknown entry is reported, nothing raises
@@ -175,24 +181,39 @@ def test_unknown_action_is_opaque_not_star() -> None:
 
 
 def test_unknown_resource_is_opaque_not_star() -> None:
-    findings = check_identity_policy(doc({"Effect": "Allow", "Action": "s3:GetObject",
-                                          "Resource": [UNKNOWN_STRING]}))
+    findings = check_identity_policy(
+        doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": [UNKNOWN_STRING]})
+    )
     assert rules(findings) == {PREVIEW_VERIFIABLE}
     assert all(f.severity == Severity.LOW for f in findings)
 
 
 def test_partly_unknown_arn_is_scoped() -> None:
-    findings = check_identity_policy(doc({"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
-                                          "Resource": [f"arn:aws:s3:::{UNKNOWN_STRING}/*"]}))
+    findings = check_identity_policy(
+        doc(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{UNKNOWN_STRING}/*"],
+            }
+        )
+    )
     # no wildcard-resource finding, and no mismatch either: the unknown part may be anything
     assert "iam-no-wildcard-resources" not in rules(findings)
     assert "iam-action-resource-match" not in rules(findings)
 
 
 def test_unknown_condition_value_does_not_narrow() -> None:
-    findings = check_identity_policy(doc({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                                          "Resource": "*",
-                                          "Condition": {"StringEquals": {"aws:ResourceTag/team": UNKNOWN}}}))
+    findings = check_identity_policy(
+        doc(
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": UNKNOWN}},
+            }
+        )
+    )
     sensitive = [f for f in findings if f.rule == "iam-no-unconstrained-sensitive-access"]
     assert sensitive and sensitive[0].severity == Severity.HIGH
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from least_privilege import UNKNOWN, UNKNOWN_STRING
 from least_privilege.analysis import (
     Budget,
@@ -100,7 +99,9 @@ def test_effective_permissions_resolve_aws_managed_arns() -> None:
 
 
 def test_budget_allowed_services() -> None:
-    perms = effective_permissions([doc(allow(["s3:GetObject"], f"{RAW}/*"), allow("ec2:DescribeInstances", "*"))])
+    perms = effective_permissions(
+        [doc(allow(["s3:GetObject"], f"{RAW}/*"), allow("ec2:DescribeInstances", "*"))]
+    )
     findings = check_budget(perms, Budget(allowed_services=frozenset({"s3"})))
     assert [f.rule for f in findings] == ["iam-effective-permissions-budget"]
     assert "ec2" in findings[0].message
@@ -112,7 +113,10 @@ def test_budget_forbids_write_and_permissions_management_on_star() -> None:
     findings = check_budget(perms, Budget())
     assert findings
     assert all(f.rule == "iam-effective-permissions-budget" and " on *" in f.message for f in findings)
-    assert check_budget(perms, Budget(forbid_write_on_star=False, forbid_permissions_management_on_star=False)) == []
+    assert (
+        check_budget(perms, Budget(forbid_write_on_star=False, forbid_permissions_management_on_star=False))
+        == []
+    )
     scoped = effective_permissions([doc(allow("s3:PutObject", f"{RAW}/incoming/*"))])
     assert check_budget(scoped, Budget()) == []
 

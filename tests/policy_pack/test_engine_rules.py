@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from least_privilege.analysis import DEFAULT_SETTINGS, Settings, check_identity_policy, settings_from_config
 from least_privilege.findings import RULES, Finding, Severity
 
@@ -27,8 +26,11 @@ def of(rule: str, findings: list[Finding]) -> list[Finding]:
 
 LEAST_PRIVILEGE = doc(
     {**allow(["s3:GetObject", "s3:PutObject"], f"{RAW}/incoming/*"), "Sid": "RawObjects"},
-    {**allow("s3:ListBucket", RAW), "Sid": "RawList",
-     "Condition": {"StringLike": {"s3:prefix": ["incoming/*"]}}},
+    {
+        **allow("s3:ListBucket", RAW),
+        "Sid": "RawList",
+        "Condition": {"StringLike": {"s3:prefix": ["incoming/*"]}},
+    },
     {**allow(["kms:Decrypt", "kms:GenerateDataKey"], KEY), "Sid": "Key"},
 )
 
@@ -63,14 +65,20 @@ def test_wildcard_resources_flag_effectively_star(resource: str) -> None:
 
 
 def test_wildcard_resource_iam_role_any_account() -> None:
-    findings = of("iam-no-wildcard-resources",
-                  check_identity_policy(doc(allow("iam:GetRole", "arn:aws:iam::*:role/*"))))
+    findings = of(
+        "iam-no-wildcard-resources", check_identity_policy(doc(allow("iam:GetRole", "arn:aws:iam::*:role/*")))
+    )
     assert findings and "account" in findings[0].message
 
 
 def test_trailing_object_key_wildcard_is_scoped() -> None:
-    assert of("iam-no-wildcard-resources",
-              check_identity_policy(doc(allow("s3:GetObject", f"{RAW}/incoming/*")))) == []
+    assert (
+        of(
+            "iam-no-wildcard-resources",
+            check_identity_policy(doc(allow("s3:GetObject", f"{RAW}/incoming/*"))),
+        )
+        == []
+    )
 
 
 def test_star_on_star_is_critical() -> None:
@@ -79,7 +87,9 @@ def test_star_on_star_is_critical() -> None:
     assert of("iam-no-wildcard-actions", findings)[0].severity == Severity.CRITICAL
 
 
-@pytest.mark.parametrize("action", ["s3:ListAllMyBuckets", "comprehend:DetectEntities", "ec2:DescribeInstances"])
+@pytest.mark.parametrize(
+    "action", ["s3:ListAllMyBuckets", "comprehend:DetectEntities", "ec2:DescribeInstances"]
+)
 def test_star_only_actions_are_low_by_default_and_forbiddable(action: str) -> None:
     findings = of("iam-no-wildcard-resources", check_identity_policy(doc(allow(action, "*"))))
     assert [f.severity for f in findings] == [Severity.LOW]
@@ -126,9 +136,17 @@ def test_explicit_actions_are_not_wildcards() -> None:
 
 
 def test_deny_with_wildcards_is_fine() -> None:
-    findings = check_identity_policy(doc(allow("s3:GetObject", f"{RAW}/*"),
-                                         {"Effect": "Deny", "Action": "*", "Resource": "*",
-                                          "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))
+    findings = check_identity_policy(
+        doc(
+            allow("s3:GetObject", f"{RAW}/*"),
+            {
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        )
+    )
     assert findings == []
 
 
@@ -136,11 +154,14 @@ def test_deny_with_wildcards_is_fine() -> None:
 
 
 def test_list_bucket_on_object_arn_names_the_fix() -> None:
-    findings = check_identity_policy(doc({**allow("s3:ListBucket", "arn:aws:s3:::raw-data/*"), "Sid": "List"}))
+    findings = check_identity_policy(
+        doc({**allow("s3:ListBucket", "arn:aws:s3:::raw-data/*"), "Sid": "List"})
+    )
     (f,) = of("iam-action-resource-match", findings)
     assert f.severity == Severity.MEDIUM
-    assert f.message.startswith("List: s3:ListBucket applies to the bucket: use arn:aws:s3:::raw-data, "
-                                "not arn:aws:s3:::raw-data/*")
+    assert f.message.startswith(
+        "List: s3:ListBucket applies to the bucket: use arn:aws:s3:::raw-data, not arn:aws:s3:::raw-data/*"
+    )
     assert (f.statement, f.action, f.resource) == ("List", "s3:ListBucket", "arn:aws:s3:::raw-data/*")
 
 
@@ -185,15 +206,20 @@ def test_allow_not_action_is_reported_and_analysed_as_complement() -> None:
 
 
 def test_allow_not_resource_is_reported() -> None:
-    findings = check_identity_policy(doc({"Effect": "Allow", "Action": "s3:GetObject",
-                                          "NotResource": f"{RAW}/secret/*"}))
+    findings = check_identity_policy(
+        doc({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": f"{RAW}/secret/*"})
+    )
     assert of("iam-no-allow-with-not-elements", findings)
     assert of("iam-no-wildcard-resources", findings)
 
 
 def test_deny_with_not_elements_is_a_guard_rail() -> None:
-    findings = check_identity_policy(doc(allow("s3:GetObject", f"{RAW}/*"),
-                                         {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}))
+    findings = check_identity_policy(
+        doc(
+            allow("s3:GetObject", f"{RAW}/*"),
+            {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"},
+        )
+    )
     assert findings == []
 
 
@@ -201,49 +227,75 @@ def test_deny_with_not_elements_is_a_guard_rail() -> None:
 
 
 def test_pass_role_on_star_with_run_instances_is_critical() -> None:
-    findings = of("iam-no-privilege-escalation",
-                  check_identity_policy(doc(allow(["iam:PassRole", "ec2:RunInstances"], "*"))))
+    findings = of(
+        "iam-no-privilege-escalation",
+        check_identity_policy(doc(allow(["iam:PassRole", "ec2:RunInstances"], "*"))),
+    )
     assert findings and findings[0].severity == Severity.CRITICAL
     assert "iam:PassRole" in findings[0].message
 
 
 def test_escalation_combines_statements() -> None:
-    findings = of("iam-no-privilege-escalation", check_identity_policy(doc(
-        {**allow("iam:PassRole", "*"), "Sid": "Pass"},
-        {**allow("lambda:CreateFunction", "*"), "Sid": "Create"},
-        {**allow("lambda:InvokeFunction", "*"), "Sid": "Invoke"},
-    )))
+    findings = of(
+        "iam-no-privilege-escalation",
+        check_identity_policy(
+            doc(
+                {**allow("iam:PassRole", "*"), "Sid": "Pass"},
+                {**allow("lambda:CreateFunction", "*"), "Sid": "Create"},
+                {**allow("lambda:InvokeFunction", "*"), "Sid": "Invoke"},
+            )
+        ),
+    )
     assert any("Create" in f.message and "Pass" in f.message for f in findings)
 
 
 def test_escalation_on_scoped_resource_where_scope_does_not_help() -> None:
     policy = "arn:aws:iam::111111111111:policy/app"
-    findings = of("iam-no-privilege-escalation",
-                  check_identity_policy(doc(allow("iam:CreatePolicyVersion", policy))))
+    findings = of(
+        "iam-no-privilege-escalation", check_identity_policy(doc(allow("iam:CreatePolicyVersion", policy)))
+    )
     assert [f.severity for f in findings] == [Severity.HIGH]
     assert "scope does not bound" in findings[0].message
 
 
 def test_pass_role_scoped_to_a_named_role_is_bounded() -> None:
     role = "arn:aws:iam::111111111111:role/training-job"
-    findings = check_identity_policy(doc(allow("iam:PassRole", role,
-                                               Condition={"StringEquals": {
-                                                   "iam:PassedToService": "sagemaker.amazonaws.com"}}),
-                                         allow("sagemaker:CreateTrainingJob",
-                                               "arn:aws:sagemaker:eu-west-1:111111111111:training-job/*")))
+    findings = check_identity_policy(
+        doc(
+            allow(
+                "iam:PassRole",
+                role,
+                Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            allow("sagemaker:CreateTrainingJob", "arn:aws:sagemaker:eu-west-1:111111111111:training-job/*"),
+        )
+    )
     assert of("iam-no-privilege-escalation", findings) == []
 
 
 def test_unconditional_deny_removes_escalation() -> None:
-    findings = check_identity_policy(doc(allow(["iam:PassRole", "ec2:RunInstances"], "*"),
-                                         {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}))
+    findings = check_identity_policy(
+        doc(
+            allow(["iam:PassRole", "ec2:RunInstances"], "*"),
+            {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"},
+        )
+    )
     assert of("iam-no-privilege-escalation", findings) == []
 
 
 def test_escalation_condition_lowers_but_never_hides() -> None:
-    findings = of("iam-no-privilege-escalation", check_identity_policy(doc(
-        allow(["iam:PassRole", "ec2:RunInstances"], "*",
-              Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))))
+    findings = of(
+        "iam-no-privilege-escalation",
+        check_identity_policy(
+            doc(
+                allow(
+                    ["iam:PassRole", "ec2:RunInstances"],
+                    "*",
+                    Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+                )
+            )
+        ),
+    )
     assert findings and findings[0].severity == Severity.HIGH
     assert "iam:PassedToService" in findings[0].message
 
@@ -274,8 +326,9 @@ def test_sensitive_access_without_constraint(action: str, resource: str) -> None
 
 
 def test_sensitive_access_wildcard_pattern_is_expanded() -> None:
-    findings = of("iam-no-unconstrained-sensitive-access",
-                  check_identity_policy(doc(allow("ssm:GetParameter*", "*"))))
+    findings = of(
+        "iam-no-unconstrained-sensitive-access", check_identity_policy(doc(allow("ssm:GetParameter*", "*")))
+    )
     assert {f.action for f in findings} >= {"ssm:GetParameter", "ssm:GetParameters"}
 
 
@@ -286,7 +339,9 @@ def test_cross_service_get_star_is_expanded_for_sensitive_access() -> None:
 
 
 def test_narrowing_condition_lowers_severity_but_never_hides() -> None:
-    narrowed = allow("kms:Decrypt", "*", Condition={"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}})
+    narrowed = allow(
+        "kms:Decrypt", "*", Condition={"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    )
     (f,) = of("iam-no-unconstrained-sensitive-access", check_identity_policy(doc(narrowed)))
     assert f.severity == Severity.MEDIUM and "kms:ViaService" in f.message
 
@@ -301,14 +356,22 @@ def test_narrowing_condition_lowers_severity_but_never_hides() -> None:
     ],
 )
 def test_conditions_that_do_not_narrow_keep_high(condition: dict[str, Any]) -> None:
-    (f,) = of("iam-no-unconstrained-sensitive-access",
-              check_identity_policy(doc(allow("kms:Decrypt", "*", Condition=condition))))
+    (f,) = of(
+        "iam-no-unconstrained-sensitive-access",
+        check_identity_policy(doc(allow("kms:Decrypt", "*", Condition=condition))),
+    )
     assert f.severity == Severity.HIGH
 
 
 def test_scoped_sensitive_access_is_fine() -> None:
-    findings = check_identity_policy(doc(allow("secretsmanager:GetSecretValue",
-                                               "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app-AbCdEf")))
+    findings = check_identity_policy(
+        doc(
+            allow(
+                "secretsmanager:GetSecretValue",
+                "arn:aws:secretsmanager:eu-west-1:111111111111:secret:app-AbCdEf",
+            )
+        )
+    )
     assert of("iam-no-unconstrained-sensitive-access", findings) == []
 
 
@@ -316,16 +379,27 @@ def test_scoped_sensitive_access_is_fine() -> None:
 
 
 def test_unknown_actions_and_suggestions() -> None:
-    findings = of("iam-known-actions", check_identity_policy(doc(
-        allow(["s3:GetObjekt", "s4:GetObject", "s3:Gett*", "S3:getobject"], f"{RAW}/*"))))
+    findings = of(
+        "iam-known-actions",
+        check_identity_policy(
+            doc(allow(["s3:GetObjekt", "s4:GetObject", "s3:Gett*", "S3:getobject"], f"{RAW}/*"))
+        ),
+    )
     assert [f.action for f in findings] == ["s3:GetObjekt", "s4:GetObject", "s3:Gett*"]
     assert all(f.severity == Severity.MEDIUM for f in findings)
     assert "did you mean s3:GetObject" in findings[0].message
 
 
 def test_unknown_action_in_deny_denies_nothing() -> None:
-    findings = of("iam-known-actions", check_identity_policy(doc(
-        allow("s3:GetObject", f"{RAW}/*"), {"Effect": "Deny", "Action": "s3:DeleteObjekt", "Resource": "*"})))
+    findings = of(
+        "iam-known-actions",
+        check_identity_policy(
+            doc(
+                allow("s3:GetObject", f"{RAW}/*"),
+                {"Effect": "Deny", "Action": "s3:DeleteObjekt", "Resource": "*"},
+            )
+        ),
+    )
     assert findings and "denies nothing" in findings[0].message
 
 
@@ -340,9 +414,15 @@ def test_severity_overrides_apply_to_the_rule() -> None:
 
 
 def test_settings_from_config_reads_camel_and_snake_case() -> None:
-    s = settings_from_config({"forbidStarOnlyActions": True, "allowed_service_principals": ["EC2.amazonaws.com"],
-                              "deniedManagedPolicies": ["ReadOnlyAccess"], "accountId": "111111111111",
-                              "ignored": 1})
+    s = settings_from_config(
+        {
+            "forbidStarOnlyActions": True,
+            "allowed_service_principals": ["EC2.amazonaws.com"],
+            "deniedManagedPolicies": ["ReadOnlyAccess"],
+            "accountId": "111111111111",
+            "ignored": 1,
+        }
+    )
     assert s.forbid_star_only_actions and s.allowed_service_principals == frozenset({"ec2.amazonaws.com"})
     assert s.managed_deny == frozenset({"ReadOnlyAccess"}) and s.account_id == "111111111111"
 

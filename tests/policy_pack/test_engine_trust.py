@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from least_privilege import UNKNOWN
 from least_privilege.analysis import Settings, check_resource_policy, check_trust_policy, detect_kind
 from least_privilege.findings import Finding, Severity
@@ -14,8 +13,10 @@ GITHUB = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubuserconten
 
 
 def trust(principal: Any, action: Any = "sts:AssumeRole", **extra: Any) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": action,
-                                                   **extra}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": action, **extra}],
+    }
 
 
 def of(findings: list[Finding], rule: str = "iam-trust-policy") -> list[Finding]:
@@ -45,8 +46,13 @@ def test_any_principal_with_org_condition_is_still_reported() -> None:
 def test_cross_account_root_needs_external_id(principal: Any) -> None:
     (f,) = of(check_trust_policy(trust(principal)))
     assert f.severity == Severity.MEDIUM and "sts:ExternalId" in f.message
-    assert of(check_trust_policy(trust(principal, Condition={"StringEquals": {"sts:ExternalId": "x1"}}))) == []
-    assert of(check_trust_policy(trust(principal, Condition={"StringEquals": {"aws:PrincipalOrgID": "o-1"}}))) == []
+    assert (
+        of(check_trust_policy(trust(principal, Condition={"StringEquals": {"sts:ExternalId": "x1"}}))) == []
+    )
+    assert (
+        of(check_trust_policy(trust(principal, Condition={"StringEquals": {"aws:PrincipalOrgID": "o-1"}})))
+        == []
+    )
 
 
 def test_same_account_root_is_not_cross_account() -> None:
@@ -59,18 +65,28 @@ def test_github_oidc_needs_sub_and_aud() -> None:
     assert findings and "token.actions.githubusercontent.com:sub" in findings[0].message
     assert "token.actions.githubusercontent.com:aud" in findings[0].message
     only_aud = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
-    (f,) = of(check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity",
-                                       Condition=only_aud)))
+    (f,) = of(
+        check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=only_aud))
+    )
     assert f.severity == Severity.MEDIUM and ":sub" in f.message and ":aud" not in f.message
-    both = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-            "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/ml:ref:refs/heads/main"}}
-    assert check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=both)) == []
+    both = {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/ml:ref:refs/heads/main"},
+    }
+    assert (
+        check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=both))
+        == []
+    )
 
 
 def test_github_oidc_sub_wildcard_is_too_broad() -> None:
-    broad = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-             "StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}}
-    (f,) = of(check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=broad)))
+    broad = {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"},
+    }
+    (f,) = of(
+        check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=broad))
+    )
     assert "any repository" in f.message
 
 
@@ -82,15 +98,29 @@ def test_service_principal_outside_allow_list() -> None:
 
 
 def test_not_principal_allow_is_reported() -> None:
-    findings = check_trust_policy({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "sts:AssumeRole"}]})
+    findings = check_trust_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "NotPrincipal": {"AWS": "arn:aws:iam::111111111111:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
     assert of(findings, "iam-no-allow-with-not-elements")
     assert of(findings)[0].severity == Severity.CRITICAL
 
 
 def test_trust_without_principal_and_with_resource_is_malformed() -> None:
-    findings = check_trust_policy({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+    findings = check_trust_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+        }
+    )
     messages = " ".join(f.message for f in of(findings, "iam-well-formed-documents"))
     assert "Principal" in messages and "must not have Resource" in messages
 
@@ -101,9 +131,13 @@ def test_unknown_principal_is_a_preview_finding() -> None:
 
 
 def test_deny_statements_are_not_trusts() -> None:
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
-        {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"},
+        ],
+    }
     assert check_trust_policy(document) == []
 
 
@@ -113,8 +147,12 @@ BUCKET_OBJECTS = "arn:aws:s3:::acme-ml-raw-dev/*"
 
 
 def bucket_policy(principal: Any, action: Any = "s3:GetObject", effect: str = "Allow", **extra: Any) -> dict:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": effect, "Principal": principal, "Action": action,
-                                                   "Resource": BUCKET_OBJECTS, **extra}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": effect, "Principal": principal, "Action": action, "Resource": BUCKET_OBJECTS, **extra}
+        ],
+    }
 
 
 def test_public_bucket_policy_is_critical() -> None:
@@ -128,7 +166,9 @@ def test_secure_transport_deny_is_fine() -> None:
 
 
 def test_role_principal_bucket_policy_is_fine() -> None:
-    document = bucket_policy({"AWS": "arn:aws:iam::111111111111:role/ingest-worker"}, ["s3:GetObject", "s3:PutObject"])
+    document = bucket_policy(
+        {"AWS": "arn:aws:iam::111111111111:role/ingest-worker"}, ["s3:GetObject", "s3:PutObject"]
+    )
     assert check_resource_policy(document) == []
 
 

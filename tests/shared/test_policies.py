@@ -112,18 +112,18 @@ def test_china_partition_and_endpoint() -> None:
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
-        ("sagemaker:CreateTrainingJob", [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:training-job/*"]),
-        ("sagemaker:InvokeEndpoint", [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:endpoint/*"]),
+        ("sagemaker:CreateTrainingJob", [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:training-job/trainer-*"]),
+        ("sagemaker:InvokeEndpoint", [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:endpoint/trainer-*"]),
         ("rekognition:DetectLabels", ["*"]),  # no resource type at all
         ("comprehend:DetectEntities", ["*"]),  # only an optional resource type: calls without it need "*"
     ],
 )
 def test_ai_resources_are_catalog_driven(action: str, expected: list[str]) -> None:
-    assert ai_action_resources(action, stack()) == expected
+    assert ai_action_resources(action, stack(), "trainer") == expected
 
 
 def test_ai_resources_with_many_required_types_fill_every_template() -> None:
-    resources = ai_action_resources("bedrock:InvokeModel", stack())
+    resources = ai_action_resources("bedrock:InvokeModel", stack(), "trainer")
     assert "arn:aws:bedrock:eu-west-1::foundation-model/*" in resources
     assert all("${" not in r and r.startswith("arn:aws:bedrock:") for r in resources)
     assert resources == sorted(set(resources))
@@ -137,7 +137,7 @@ def test_ai_statements_group_by_service_and_resources() -> None:
         (
             "UseSagemaker",
             ["sagemaker:CreateTrainingJob"],
-            [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:training-job/*"],
+            [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:training-job/job-*"],
         ),
     ]
 
@@ -225,3 +225,16 @@ def test_bucket_and_object_actions_never_mix_resources(levels: list[str], prefix
                     assert resource.startswith("arn:aws:s3:::") and "/" in resource
                 else:
                     assert resource.startswith("arn:aws:kms:")
+
+
+def test_ai_resources_pass_the_wildcard_resource_rule() -> None:
+    """A role's AI resources are its own (``<role>-*``), so the pack's wildcard rule has nothing to say."""
+    from least_privilege.analysis import check_identity_policy
+
+    doc = identity_policy(make_role(ai=("sagemaker:CreateTrainingJob", "sagemaker:InvokeEndpoint")), stack())
+    findings = [f for f in check_identity_policy(doc) if f.rule == "iam-no-wildcard-resources"]
+    assert findings == []
+    # ...whereas every training job in the account is a wildcard resource.
+    training = next(s for s in doc["Statement"] if s["Action"] == ["sagemaker:CreateTrainingJob"])
+    training["Resource"] = [f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:training-job/*"]
+    assert [f.rule for f in check_identity_policy(doc)] == ["iam-no-wildcard-resources"]
