@@ -26,9 +26,9 @@ STARTED = time.perf_counter()
 # subcommand -> (module, one-line help shown even when the module is not loaded)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("pipeline.check", "offline policy preview of the stacks (the verdict of `pulumi preview`)"),
-    "access-matrix": ("pipeline.matrix", "effective permissions of every role across the stacks"),
-    "promote": ("pipeline.promote", "check that promoting one stack's config to the next is safe"),
-    "baseline": ("pipeline.promote", "record or compare the reviewed access baseline of a stack"),
+    "access-matrix": ("pipeline.matrix", "prove each role's access on the moto emulator"),
+    "promote": ("pipeline.promote", "promote dev -> staging -> prod, each stage gated by the pack"),
+    "baseline": ("pipeline.promote", "rewrite the reviewed baseline of a stack (--check: compare)"),
     "local-up": ("pipeline.local", "deploy a stack against the local AWS emulator"),
 }
 

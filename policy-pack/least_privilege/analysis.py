@@ -726,6 +726,20 @@ def _escalation_key_ok(key: str) -> bool:
     return k in _ESCALATION_NARROWING or k.startswith(("aws:resourcetag/", "iam:resourcetag/"))
 
 
+@dataclass(frozen=True, slots=True)
+class _BuiltinMethod:
+    id: str
+    title: str
+    reference: str = ""
+
+
+_PASS_ROLE_ON_STAR = _BuiltinMethod(
+    "iam-pass-role-on-star",
+    "Pass any role, including administrator roles, to any service that accepts a role",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
+)
+
+
 @lru_cache(maxsize=4096)
 def _escalation_profile(actions: ActionSet, star: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """(escalation-relevant actions the set grants, those of them granted on an effectively-star
@@ -775,6 +789,12 @@ def _rule_privilege_escalation(ctx: _Ctx) -> None:
         if getattr(method, "scope_helps", False) and not on_star:
             continue  # e.g. iam:PassRole limited to named roles: the gain is bounded by those roles
         found.append((Severity.CRITICAL if on_star else Severity.HIGH, tuple(sorted(actions)), method))
+    if "iam:passrole" in on_star_all and not any(
+        sev == Severity.CRITICAL and "iam:passrole" in acts for sev, acts, _ in found
+    ):
+        # On its own, iam:PassRole on * hands any role (admin roles included) to any service that
+        # accepts one; the compute action that completes the path is often granted by another policy.
+        found.append((Severity.CRITICAL, ("iam:passrole",), _PASS_ROLE_ON_STAR))
     if not found:
         return
 
@@ -1288,6 +1308,11 @@ def _breadth_summary(perms: EffectivePermissions) -> tuple[Severity, str] | None
     """Describe what a document grants on every resource, by service and access level."""
     if perms.all_actions_on_star:
         return Severity.CRITICAL, "grants every action on every resource (administrator access)"
+    negated = [g for g in perms.grants if g.star and g.actions.negated]
+    if negated:
+        excluded = sorted({p for g in negated for p in g.actions.patterns})
+        return Severity.HIGH, (f"grants every action except {_list(excluded, 8)} on every resource "
+                               "(NotAction), including permissions management")
     levels = perms.star_access_levels()
     if not levels:
         return None
@@ -1486,12 +1511,16 @@ def _check_budget(perms: EffectivePermissions, budget: Budget) -> list[Finding]:
                                    f"{_list(sorted(allowed))}; list the actions of allowed services.",
                                    g.statement, what))
                 continue
-            for svc in sorted(services - allowed):
-                acts = sorted(_canon(a) for a in g.actions.expanded or () if a.startswith(svc + ":"))
-                out.append(Finding(BUDGET, Severity.HIGH,
-                                   f"{g.statement}: {_list(acts, 4)} is outside the budget: service {svc} is "
-                                   f"not in the allowed services ({_list(sorted(allowed))}).",
-                                   g.statement, acts[0] if acts else svc))
+            outside = sorted(services - allowed)
+            if not outside:
+                continue
+            acts = sorted(_canon(a) for a in g.actions.expanded or () if a.partition(":")[0] in outside)
+            noun = "service" if len(outside) == 1 else "services"
+            out.append(Finding(BUDGET, Severity.HIGH,
+                               f"{g.statement}: {_list(acts, 4)} {'is' if len(acts) == 1 else 'are'} outside "
+                               f"the budget: {noun} {_list(outside, 8)} not in the allowed services "
+                               f"({_list(sorted(allowed), 12)}).",
+                               g.statement, acts[0] if acts else outside[0]))
     forbidden = []
     if budget.forbid_write_on_star:
         forbidden.append("Write")

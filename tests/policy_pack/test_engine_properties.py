@@ -157,13 +157,19 @@ documents = st.fixed_dictionaries(
         "Id": st.text(max_size=5),
     },
 )
-json_like = st.recursive(
-    SCALARS,
-    lambda children: st.one_of(
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
         st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=25,
-)
+    )
+
+
+def _nested_condition(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.dictionaries(st.text(max_size=5), inner, min_size=1, max_size=2)
+
+
+json_like = st.recursive(SCALARS, _containers, max_leaves=25)
 
 
 def _assert_findings(findings: Any) -> list[Finding]:
@@ -249,7 +255,7 @@ def test_wrong_types_are_reported(key: str, value: Any) -> None:
 @given(
     st.recursive(
         st.just({"StringEquals": {"aws:SourceVpc": "vpc-1"}}),
-        lambda inner: st.dictionaries(st.text(max_size=5), inner, min_size=1, max_size=2),
+        _nested_condition,
         max_leaves=30,
     )
 )

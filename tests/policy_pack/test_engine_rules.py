@@ -432,3 +432,22 @@ def test_findings_serialise() -> None:
     d = f.to_dict()
     assert d["rule"] == "iam-known-actions" and d["severity"] == "medium"
     assert set(d) == {"rule", "severity", "message", "statement", "action", "resource"}
+
+
+def test_pass_role_alone_on_star_is_critical_escalation() -> None:
+    findings = of("iam-no-privilege-escalation", check_identity_policy(doc(allow("iam:PassRole", "*"))))
+    assert [f.severity for f in findings] == [Severity.CRITICAL]
+    assert "iam:PassRole" in findings[0].message and findings[0].resource == "*"
+    narrowed = allow(
+        "iam:PassRole", "*", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    )
+    findings = of("iam-no-privilege-escalation", check_identity_policy(doc(narrowed)))
+    assert [f.severity for f in findings] == [Severity.HIGH]
+
+
+def test_pass_role_on_every_role_of_the_account_counts_as_star() -> None:
+    findings = of(
+        "iam-no-privilege-escalation",
+        check_identity_policy(doc(allow("iam:PassRole", "arn:aws:iam::111111111111:role/*"))),
+    )
+    assert [f.severity for f in findings] == [Severity.CRITICAL]
