@@ -69,6 +69,19 @@ def test_staging_on_push_promotes_to_staging(wf: dict[str, Any]) -> None:
     assert "--offline" not in _runs(job)
 
 
+def test_each_deploy_job_holds_one_environment_account(wf: dict[str, Any]) -> None:
+    """dev, staging and prod are separate AWS accounts: one job per stage, each in its own GitHub
+    Environment (whose scoped AWS_ROLE_ARN is that account's role), staging only after dev."""
+    environments = {}
+    for name in ("dev", "staging", "prod"):
+        env = wf["jobs"][name]["environment"]
+        environments[name] = env["name"] if isinstance(env, dict) else env
+    assert len(set(environments.values())) == 3, environments
+    assert wf["jobs"]["staging"]["needs"] in ("dev", ["dev"])
+    assert re.search(r"promote --to dev\b", _runs(wf["jobs"]["dev"]))
+    assert "--from staging" in _runs(wf["jobs"]["staging"])
+
+
 def test_prod_is_manual_behind_the_production_environment(wf: dict[str, Any]) -> None:
     job = wf["jobs"]["prod"]
     assert "workflow_dispatch" in job["if"]
@@ -79,7 +92,7 @@ def test_prod_is_manual_behind_the_production_environment(wf: dict[str, Any]) ->
     assert "--yes" in cmd  # the Environment's required reviewers are the confirmation
 
 
-@pytest.mark.parametrize("job_name", ["staging", "prod"])
+@pytest.mark.parametrize("job_name", ["dev", "staging", "prod"])
 def test_deploy_jobs_use_oidc_and_no_static_keys(wf: dict[str, Any], job_name: str) -> None:
     job = wf["jobs"][job_name]
     assert job["permissions"]["id-token"] == "write"
@@ -93,7 +106,7 @@ def test_deploy_jobs_use_oidc_and_no_static_keys(wf: dict[str, Any], job_name: s
         assert forbidden not in text
 
 
-@pytest.mark.parametrize("job_name", ["staging", "prod"])
+@pytest.mark.parametrize("job_name", ["dev", "staging", "prod"])
 def test_cli_and_pack_venv_ready_before_promotion(wf: dict[str, Any], job_name: str) -> None:
     job = wf["jobs"][job_name]
     assert any(u.startswith("pulumi/actions@") for u in _uses(job)), "Pulumi CLI is not installed"
@@ -103,7 +116,7 @@ def test_cli_and_pack_venv_ready_before_promotion(wf: dict[str, Any], job_name: 
     assert setup < promote and creds < promote
 
 
-@pytest.mark.parametrize("job_name", ["offline", "staging", "prod"])
+@pytest.mark.parametrize("job_name", ["offline", "dev", "staging", "prod"])
 def test_permission_difference_goes_to_the_job_summary(wf: dict[str, Any], job_name: str) -> None:
     assert '--summary "$GITHUB_STEP_SUMMARY"' in _runs(wf["jobs"][job_name])
 
