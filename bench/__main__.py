@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fuzz-examples", type=int, default=None, help="examples per property (long profile)"
     )
-    parser.add_argument("--sizes", default="10,100,1000", help="synthetic stack sizes (roles)")
+    parser.add_argument("--sizes", default="10,100,250,1000", help="synthetic stack sizes (roles)")
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         versions.update(peers.get("versions", {}))
 
     results["ours"] = guarded(errors, "ours", lambda: ours.time_engine(all_docs)) or {}
+    (OUT / "ours.json").write_text(json.dumps(results["ours"]), encoding="utf-8")
     tables = timing_tables(all_docs, results)
     print_tables(tables)
 

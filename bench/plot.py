@@ -27,7 +27,7 @@ def plot_matplotlib(data: dict[str, Any], out: str) -> None:
 
     corpora = list(data["distributions"])
     fig, axes = plt.subplots(1, 1 + len(corpora), figsize=(4.2 * (1 + len(corpora)), 4), dpi=90)
-    scaling = {int(k): v for k, v in data["scaling"].items()}
+    scaling = {int(k): v for k, v in data["scaling"].items() if v}
     ax = axes[0]
     if scaling:
         xs = sorted(scaling)
@@ -82,7 +82,7 @@ def plot_fallback(data: dict[str, Any], out: str) -> None:
             for xx in range(max(0, x - r), min(w, x + r + 1)):
                 img[yy][xx * 3 : xx * 3 + 3] = bytes(colour)
 
-    scaling = sorted((int(k), v) for k, v in data["scaling"].items())
+    scaling = sorted((int(k), v) for k, v in data["scaling"].items() if v)
     if scaling:
         top = max(v for _, v in scaling) or 1.0
         lo, hi = math.log10(scaling[0][0]), math.log10(scaling[-1][0]) or 1.0

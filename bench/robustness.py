@@ -366,7 +366,7 @@ def malformed_is_reported(
         )
 
 
-PROFILES: dict[str, int] = {"quick": 60, "long": 2500}
+PROFILES: dict[str, int] = {"quick": 60, "long": 1500}
 
 
 def run_profile(profile: str = "long", examples: int | None = None) -> dict[str, Any]:

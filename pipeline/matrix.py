@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fnmatch
 import json
 import sys
 from collections import Counter
@@ -47,6 +46,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from least_privilege.analysis import EffectivePermissions, effective_permissions
 
 from pipeline.emulator import (
     DENIED_CODES,
@@ -303,46 +304,31 @@ def attached_managed_arns(run: Any) -> list[str]:
 # --------------------------------------------------------------------------- expectations
 
 
-def _glob(pattern: str, value: str, *, fold: bool) -> bool:
-    if fold:
-        pattern, value = pattern.lower(), value.lower()
-    return fnmatch.fnmatchcase(value, pattern)
-
-
-def _listify(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value or [])
-
-
-def document_allows(document: Mapping[str, Any], action: str, resource: str) -> bool:
-    """Does an AWS-managed document allow ``action`` on ``resource``? Used only to set *expectations*
-    for managed attachments (the stack says "ReadOnlyAccess", so its reads are expected to work);
-    Conditions are not considered (the managed policies attached here have none on S3/IAM reads)."""
-    allowed = False
-    for st in _listify_statements(document):
-        if "Action" in st:
-            act = any(_glob(p, action, fold=True) for p in _listify(st["Action"]))
-        else:
-            act = not any(_glob(p, action, fold=True) for p in _listify(st.get("NotAction")))
-        if "Resource" in st:
-            res = any(_glob(p, resource, fold=False) for p in _listify(st["Resource"]))
-        else:
-            res = not any(_glob(p, resource, fold=False) for p in _listify(st.get("NotResource")))
-        if act and res:
-            if st.get("Effect") == "Deny":
-                return False
-            allowed = True
-    return allowed
-
-
 def _managed_grant(
     docs: Mapping[str, Mapping[str, Any]], arns: Iterable[str], action: str, resource: str
 ) -> str:
-    """The first attached managed policy that allows the action, or ""."""
+    """The first attached managed policy that allows the action, or "".
+
+    Used only to set *expectations* for managed attachments (the stack says "ReadOnlyAccess", so its
+    reads are expected to work); the engine's own evaluation decides what a document allows.
+    """
     for arn in arns:
         doc = docs.get(arn)
-        if doc is not None and document_allows(doc, action, resource):
+        if doc is not None and _permissions_of(arn, doc).allows(action, resource):
             return arn.rsplit("/", 1)[-1]
     return ""
+
+
+# (arn, id(doc)) -> (doc, its permissions); the doc is kept so its id is never reused for another one.
+_PERMISSIONS: dict[tuple[str, int], tuple[Mapping[str, Any], EffectivePermissions]] = {}
+
+
+def _permissions_of(arn: str, doc: Mapping[str, Any]) -> EffectivePermissions:
+    """Expanding a broad managed policy is the costly part; do it once per document per process."""
+    key = (arn, id(doc))
+    if key not in _PERMISSIONS:
+        _PERMISSIONS[key] = (doc, effective_permissions([doc]))
+    return _PERMISSIONS[key][1]
 
 
 def _obj_arn(bucket: str, key: str) -> str:

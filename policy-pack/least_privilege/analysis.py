@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
@@ -184,17 +184,6 @@ class ActionSet:
                 return None
             return None if "*" in self.patterns else frozenset()
         return frozenset(a.partition(":")[0] for a in self.expanded)
-
-    def iter_granted(self, candidates: Iterable[str]) -> Iterator[str]:
-        """The candidates (lower-case) this set grants; cheap for symbolic sets."""
-        if self.expanded is not None:
-            for c in candidates:
-                if c in self.expanded:
-                    yield c
-        else:
-            for c in candidates:
-                if self.contains(c):
-                    yield c
 
 
 @lru_cache(maxsize=1024)
@@ -479,7 +468,7 @@ def _format_hint(info: ActionInfo) -> str:
 # Rule: wildcard resources
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def _wildcard_split(
     pattern: str, resource: str, literal: bool
 ) -> tuple[tuple[ActionInfo, ...], tuple[str, ...]]:
@@ -496,6 +485,9 @@ def _wildcard_split(
         elif _action_fits(info, resource):
             scopable.append(info)
     return tuple(scopable), tuple(star_only)
+
+
+_MAX_PER_ACTION_FINDINGS = 10  # beyond this, one grouped finding per statement and resource
 
 
 @lru_cache(maxsize=1024)
@@ -519,25 +511,34 @@ def _rule_wildcard_resources(view: _View, ctx: _Ctx) -> None:
                     "actions the workload calls and name the ARNs it uses.", view, what, resource)
             continue
         star_parts: list[tuple[str, ...]] = []
+        entries: list[tuple[str, tuple[ActionInfo, ...]]] = []
         for written in _written_actions(view):
             fit_resource = "*" if resource.startswith("NotResource") else resource
             scopable, star_names = _wildcard_split(written.strip().lower(), fit_resource, literal)
             if star_names:
                 star_parts.append(star_names)
-            if not scopable:
-                continue
-            if len(scopable) == 1 and written.lower() == scopable[0].full.lower():
-                info = scopable[0]
-                ctx.add(WILDCARD_RESOURCES, Severity.HIGH,
-                        f"{view.label}: {info.full} on {resource}: {reason}. {info.full} supports resource-"
-                        f"level scoping; name the resources, e.g. {_format_hint(info)}.",
-                        view, info.full, resource)
-            else:
-                ctx.add(WILDCARD_RESOURCES, Severity.HIGH,
-                        f"{view.label}: {written} on {resource}: {reason}. {len(scopable)} of the actions it "
-                        f"covers support resource-level scoping "
-                        f"({_list_of([i.full for i in scopable[:6]], len(scopable))}); name "
-                        "the resources they need.", view, written, resource)
+            if scopable:
+                entries.append((written, scopable))
+        if len(entries) > _MAX_PER_ACTION_FINDINGS:
+            names = sorted({i.full for _, sc in entries for i in sc})
+            ctx.add(WILDCARD_RESOURCES, Severity.HIGH,
+                    f"{view.label}: {_list(names)} on {resource}: {reason}. These {len(names)} actions "
+                    "support resource-level scoping; name the resources they need.",
+                    view, entries[0][0], resource)
+        else:
+            for written, scopable in entries:
+                if len(scopable) == 1 and written.lower() == scopable[0].full.lower():
+                    info = scopable[0]
+                    ctx.add(WILDCARD_RESOURCES, Severity.HIGH,
+                            f"{view.label}: {info.full} on {resource}: {reason}. {info.full} supports "
+                            f"resource-level scoping; name the resources, e.g. {_format_hint(info)}.",
+                            view, info.full, resource)
+                else:
+                    ctx.add(WILDCARD_RESOURCES, Severity.HIGH,
+                            f"{view.label}: {written} on {resource}: {reason}. {len(scopable)} of the "
+                            "actions it covers support resource-level scoping "
+                            f"({_list_of([i.full for i in scopable[:6]], len(scopable))}); name the "
+                            "resources they need.", view, written, resource)
         if star_parts:
             names = list(star_parts[0]) if len(star_parts) == 1 else _merged_names(tuple(star_parts))
             if ctx.settings.forbid_star_only_actions:
@@ -855,15 +856,6 @@ def _rule_privilege_escalation(ctx: _Ctx) -> None:
             labels[0] if labels else None, key_actions[0] if key_actions else None, resource))
 
 
-def _star_for(view: _View, action: str) -> list[str]:
-    """The view's effectively-star resources that apply to ``action``."""
-    if not view.star:
-        return []
-    info = info_for_lower(action)
-    return [r for r, _ in view.star
-            if r.startswith("NotResource") or info is None or _action_fits(info, r)]
-
-
 # ---------------------------------------------------------------------------------------------------
 # Rule: unconstrained sensitive access
 
@@ -922,11 +914,15 @@ def _rule_sensitive(view: _View, ctx: _Ctx) -> None:
 # Rule: unknown actions
 
 
-@lru_cache(maxsize=4096)
 def _unknown_action_message(p: str) -> str | None:
     """None when the (lower-case) action or pattern is known; else the reason and a suggestion."""
-    if p == "*":
-        return None
+    if p == "*" or ("*" not in p and "?" not in p and info_for_lower(p) is not None):
+        return None  # the common case, without touching the cache below
+    return _unknown_action_problem(p)
+
+
+@lru_cache(maxsize=4096)
+def _unknown_action_problem(p: str) -> str | None:
     service, _, name = p.partition(":")
     if not name:
         return None  # iam-well-formed-documents reports the shape
@@ -948,7 +944,12 @@ def _unknown_action_message(p: str) -> str | None:
     return None
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
+def _suggest(word: str, choices: frozenset[str]) -> str:
+    return _suggest_cached(word, choices)
+
+
+@lru_cache(maxsize=1024)
+def _suggest_cached(word: str, choices: frozenset[str]) -> str:
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.75)
     return f"; did you mean {close[0]!r}?" if close else ""
 

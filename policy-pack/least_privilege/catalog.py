@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,14 @@ class ActionInfo:
     access_level: str
     resource_types: tuple[ResourceTypeRef, ...]
     condition_keys: tuple[str, ...] = ()
+    # Every ARN template of every resource type (any-type semantics: one fit is enough); derived
+    # from resource_types once, because the rules read it in their hot loops.
+    arn_formats: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.arn_formats and self.resource_types:
+            formats = tuple(fmt for rt in self.resource_types for fmt in rt.arn_formats)
+            object.__setattr__(self, "arn_formats", formats)
 
     @property
     def full(self) -> str:
@@ -88,11 +96,6 @@ class ActionInfo:
     def accepts_only_star(self) -> bool:
         """True when the catalog lists no resource type: any ARN in Resource grants nothing."""
         return not self.resource_types
-
-    @property
-    def arn_formats(self) -> tuple[str, ...]:
-        """Every ARN template of every resource type (any-type semantics: one fit is enough)."""
-        return tuple(fmt for rt in self.resource_types for fmt in rt.arn_formats)
 
     @property
     def access_rank(self) -> int:

@@ -477,6 +477,10 @@ def _check_action(item: str, key: str, name: str, ctx: _Ctx) -> None:
 
 
 def _check_resource(item: str, key: str, name: str, ctx: _Ctx) -> None:
+    if len(item) > 2048:
+        ctx.bad(f"{name}: a {key} entry is {len(item)} characters long; ARNs are at most 2048",
+                statement=name, resource=item[:80] + "...")
+        return
     if item == "*" or item.startswith("arn:"):
         if item.startswith("arn:") and item.count(":") < 5 and "*" not in item:
             ctx.bad(f"{name}: {key} {item!r} is not a complete ARN (arn:partition:service:region:account:"
@@ -563,6 +567,10 @@ def _conditions(raw: Mapping[Any, Any], name: str, ctx: _Ctx) -> tuple[tuple[Con
         if is_unknown(block):
             unknown = True
             continue
+        if not _known_operator(op):
+            ctx.bad(f"{name}: Condition operator {op!r} is not an IAM condition operator (AWS rejects the "
+                    "policy); use e.g. StringEquals, StringLike, ArnLike, IpAddress, Bool, Null",
+                    statement=name)
         if not _is_mapping(block):
             ctx.bad(f"{name}: Condition {op} must map condition keys to values, not {type(block).__name__}",
                     statement=name)
@@ -579,6 +587,35 @@ def _conditions(raw: Mapping[Any, Any], name: str, ctx: _Ctx) -> tuple[tuple[Con
                 unknown = True
             out.append(Condition(op, ckey, values))
     return tuple(out), unknown
+
+
+_OPERATORS = frozenset(
+    op.lower()
+    for op in (
+        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+        "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+        "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
+        "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+        "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals",
+        "ArnNotLike",
+    )
+)
+
+
+def _known_operator(op: str) -> bool:
+    """IAM condition operators, optionally with a ForAllValues:/ForAnyValue: qualifier and an IfExists
+    suffix (Null takes neither). Operator names are case-sensitive in AWS; compared leniently here."""
+    if op == "Null":
+        return True
+    qualifier, sep, base = op.partition(":")
+    if sep:
+        if qualifier not in ("ForAllValues", "ForAnyValue"):
+            return False
+    else:
+        base = op
+    if base.endswith("IfExists"):
+        base = base[: -len("IfExists")]
+    return base.lower() in _OPERATORS
 
 
 def _condition_values(value: Any, where: str, ctx: _Ctx, name: str) -> tuple[Any, ...] | None:

@@ -24,7 +24,6 @@ from pipeline.matrix import (
     WHY_KMS,
     MatrixResult,
     build_matrix,
-    document_allows,
     run_matrix,
 )
 from pipeline.program import run_program
@@ -212,7 +211,7 @@ def test_build_matrix_expectations_come_from_intent_not_documents() -> None:
         ("iam:PassRole", "arn:aws:iam::1:role/x", False),
     ],
 )
-def test_document_allows(action: str, resource: str, allowed: bool) -> None:
+def test_managed_expectations_use_the_engines_evaluation(action: str, resource: str, allowed: bool) -> None:
     doc = {
         "Version": "2012-10-17",
         "Statement": [
@@ -220,4 +219,6 @@ def test_document_allows(action: str, resource: str, allowed: bool) -> None:
             {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"},
         ],
     }
-    assert document_allows(doc, action, resource) is allowed
+    expected = "Broad" if allowed else ""
+    assert matrix._managed_grant({"arn:aws:iam::aws:policy/Broad": doc}, ["arn:aws:iam::aws:policy/Broad"],
+                                 action, resource) == expected

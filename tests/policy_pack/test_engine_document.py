@@ -126,6 +126,11 @@ def test_pulumi_unknown_checking_proxy_is_read_element_by_element() -> None:
         (doc({**OK_STATEMENT, "action": "s3:GetObject"}), "unknown element"),
         (doc({**OK_STATEMENT, "Sid": "a"}, {**OK_STATEMENT, "Sid": "a"}), "unique"),
         (doc({**OK_STATEMENT, "Sid": 7}), "Sid must be a string"),
+        (
+            doc({**OK_STATEMENT, "Condition": {"StringEqualz": {"aws:SourceVpc": "v"}}}),
+            "not an IAM condition",
+        ),
+        (doc({**OK_STATEMENT, "Condition": {"ForSomeValues:StringLike": {"aws:TagKeys": "v"}}}), "operator"),
         (b"\xff\xfe{", "not UTF-8"),
         ("[" * 100000, "nested too deeply"),
     ],
@@ -231,3 +236,13 @@ def test_mapping_that_raises_on_read_is_treated_as_unknown() -> None:
 
     findings = check_identity_policy(Exploding())
     assert PREVIEW_VERIFIABLE in rules(findings)
+
+
+def test_condition_operator_forms_are_accepted() -> None:
+    condition = {
+        "ForAnyValue:StringLikeIfExists": {"aws:TagKeys": "team"},
+        "Null": {"aws:ResourceTag/team": "false"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:s3:::b"},
+        "NumericLessThanEquals": {"s3:max-keys": 10},
+    }
+    assert check_identity_policy(doc({**OK_STATEMENT, "Condition": condition})) == []
