@@ -811,9 +811,14 @@ def _rule_privilege_escalation(ctx: _Ctx) -> None:
         return None
 
     def lowered(views: list[_View], severity: Severity) -> tuple[Severity, str]:
-        narrowed = [c for v in views for c in v.st.conditions if _condition_narrows(c, _escalation_key_ok)]
-        if narrowed and severity == Severity.CRITICAL:
-            return Severity.HIGH, f"; the condition on {narrowed[0].key} narrows it but does not remove it"
+        # Lower only when every statement that grants the path is narrowed: one unconditioned
+        # statement grants it regardless of the conditions on the others.
+        narrowing = [
+            next((c for c in v.st.conditions if _condition_narrows(c, _escalation_key_ok)), None)
+            for v in views
+        ]
+        if severity == Severity.CRITICAL and narrowing and all(c is not None for c in narrowing):
+            return Severity.HIGH, f"; the condition on {narrowing[0].key} narrows it but does not remove it"
         return severity, ""
 
     if len(found) <= 4:

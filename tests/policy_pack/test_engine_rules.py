@@ -300,6 +300,16 @@ def test_escalation_condition_lowers_but_never_hides() -> None:
     assert "iam:PassedToService" in findings[0].message
 
 
+def test_a_condition_on_one_statement_does_not_lower_another_unconditioned_one() -> None:
+    """`*` on `*` stays critical even when another statement grants iam:PassRole with a condition."""
+    passed = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    findings = of(
+        "iam-no-privilege-escalation",
+        check_identity_policy(doc(allow("*", "*"), allow("iam:PassRole", "*", Condition=passed))),
+    )
+    assert findings and max(f.severity for f in findings) == Severity.CRITICAL
+
+
 def test_admin_groups_escalation_methods() -> None:
     findings = of("iam-no-privilege-escalation", check_identity_policy(doc(allow("*", "*"))))
     assert len(findings) == 1 and findings[0].severity == Severity.CRITICAL
