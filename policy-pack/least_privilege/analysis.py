@@ -1272,21 +1272,25 @@ def _check_managed(policy_arn: Any, settings: Settings) -> list[Finding]:
                         resource=str(policy_arn))]
     m = _AWS_MANAGED_RE.match(policy_arn)
     name = m.group("name") if m else policy_arn.rsplit("/", 1)[-1]
+    denied: list[Finding] = []
     if policy_arn in settings.managed_deny or name in settings.managed_deny:
-        return [Finding(MANAGED_ATTACHMENTS, Severity.HIGH,
-                        f"{name} ({policy_arn}) is on this environment's deny list; attach a "
-                        "customer-managed policy scoped to the resources the role uses.",
-                        resource=policy_arn)]
-    if policy_arn in settings.managed_allow or name in settings.managed_allow or m is None:
+        denied.append(Finding(MANAGED_ATTACHMENTS, Severity.HIGH,
+                              f"{name} ({policy_arn}) is on this environment's deny list; attach a "
+                              "customer-managed policy scoped to the resources the role uses.",
+                              resource=policy_arn))
+    elif policy_arn in settings.managed_allow or name in settings.managed_allow:
         return []
+    if m is None:  # customer-managed: the Policy resource itself is checked
+        return denied
     doc = _managed_document(policy_arn)
     if doc is None:
         return [Finding(MANAGED_ATTACHMENTS, Severity.MEDIUM,
                         f"{name} ({policy_arn}) is not in the bundled AWS managed-policy snapshot, so "
                         "it cannot be judged; refresh the snapshot, or review it and add it to the allow "
                         "list.",
-                        resource=policy_arn)]
-    return list(_judge_managed(policy_arn, name))
+                        resource=policy_arn), *denied]
+    # The deny list says "not here"; the content says why (e.g. ReadOnlyAccess reads every bucket).
+    return denied + list(_judge_managed(policy_arn, name))
 
 
 @lru_cache(maxsize=256)

@@ -46,7 +46,9 @@ def test_administrator_access_is_critical() -> None:
 
 def test_deny_and_allow_lists() -> None:
     denied = check_managed_policy_arn(READ_ONLY, Settings(managed_deny=frozenset({READ_ONLY})))
-    assert [f.severity for f in denied] == [Severity.HIGH] and "deny list" in denied[0].message
+    assert denied[0].severity == Severity.HIGH and "deny list" in denied[0].message
+    # the deny list never replaces the judgment of the content: the user learns why it is denied
+    assert any("read on every S3 bucket" in f.message for f in denied[1:])
     by_name = check_managed_policy_arn(READ_ONLY, Settings(managed_deny=frozenset({"ReadOnlyAccess"})))
     assert by_name and "deny list" in by_name[0].message
     assert check_managed_policy_arn(READ_ONLY, Settings(managed_allow=frozenset({READ_ONLY}))) == []
