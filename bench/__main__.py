@@ -198,6 +198,16 @@ def plot(payload: dict[str, Any]) -> str:
     return proc.stdout.strip()
 
 
+def diff_only() -> int:
+    """Re-run only the findings comparison on the saved results of the last full run (no timing)."""
+    ours_results = json.loads((OUT / "ours.json").read_text(encoding="utf-8"))
+    peer_results = json.loads((OUT / "peers.json").read_text(encoding="utf-8"))["tools"]
+    diff = compare.diff(ours_results, peer_results, [d.id for d in corpora.managed_policies()])
+    compare.write_markdown(diff, OUT / "findings-diff.md")
+    print(json.dumps(compare.summary(diff), indent=1))
+    return 0
+
+
 def guarded(errors: dict[str, str], name: str, fn: Callable[[], Any]) -> Any:
     """Run one section; on failure record the error (and traceback to stderr) and carry on."""
     log(f"{name} ...")
@@ -220,7 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         "--fuzz-examples", type=int, default=None, help="examples per property (long profile)"
     )
     parser.add_argument("--sizes", default="10,100,250,1000", help="synthetic stack sizes (roles)")
+    parser.add_argument(
+        "--diff-only",
+        action="store_true",
+        help="rewrite findings-diff.md from the last run's bench/out/*.json",
+    )
     args = parser.parse_args(argv)
+    if args.diff_only:
+        return diff_only()
 
     OUT.mkdir(parents=True, exist_ok=True)
     errors: dict[str, str] = {}
@@ -288,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "pack_cold_start_s": pack_info.get("cold_start_median_s"),
         "check_three_stacks_s": check_info.get("median_s"),
         "scaling": scale_info.get("seconds", {}),
+        "scaling_errors": {n: d["error"] for n, d in scale_info.get("details", {}).items() if "error" in d},
         "fuzz_examples": fuzz.get("examples"),
         "pack_rss_mb": pack_info.get("rss_after_mb"),
     }

@@ -33,10 +33,6 @@ from pipeline.program import RecordedResource, run_program
 
 PACK = ROOT / "policy-pack"
 PROGRAMS = Path(__file__).parent / "fixtures" / "programs"
-pytestmark = pytest.mark.skipif(
-    not (PACK / "policies.py").exists() or not (ROOT / "stacks" / "__main__.py").exists(),
-    reason="program or pack not present yet",
-)
 
 Finding = tuple[str, str, str, str]  # policy, urn, level, message
 

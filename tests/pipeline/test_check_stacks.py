@@ -14,17 +14,6 @@ from pipeline.check import StackReport, check_stacks
 from pipeline.report import permission_rows, render_text, to_json, to_sarif
 from pipeline.stackconfig import load_stack_config
 
-STOCK_READY = all(
-    (ROOT / p).exists()
-    for p in (
-        "stacks/__main__.py",
-        "policy-pack/policies.py",
-        "Pulumi.prod.yaml",
-        "policy-pack/config/prod.json",
-    )
-)
-pytestmark = pytest.mark.skipif(not STOCK_READY, reason="program or pack not present yet")
-
 
 @pytest.fixture(scope="module")
 def reports() -> dict[str, StackReport]:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ROOT
 from pipeline.errors import ConfigurationError, ProgramError
 from pipeline.program import UNKNOWN, ProgramRun, RecordedResource, engine_urn, run_program
 
@@ -120,7 +119,6 @@ def test_program_crash_is_a_program_error_without_traceback(tmp_path: Path) -> N
         run_program("dev", preview=True, project_dir=tmp_path)
 
 
-@pytest.mark.skipif(not (ROOT / "stacks" / "__main__.py").exists(), reason="stack program not present")
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_stock_program_documents_are_known_at_preview(stack: str) -> None:
     run = run_program(stack, preview=True)

@@ -104,7 +104,6 @@ def test_role_line_finds_the_list_entry(tmp_path: Path) -> None:
     assert role_line(stack, "gamma") is None
 
 
-@pytest.mark.skipif(not (ROOT / "Pulumi.yaml").exists(), reason="project files not present")
 def test_stock_project_declares_required_keys() -> None:
     project = load_project(ROOT)
     assert project.name == "ai-data-processing"
