@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from least_privilege.findings import PREVIEW_VERIFIABLE
+
 from pipeline import ROOT, STACKS
 from pipeline.errors import ConfigurationError, PipelineError
 from pipeline.packclient import (
@@ -40,7 +42,7 @@ from pipeline.packclient import (
 from pipeline.program import STACK_TYPE, ProgramRun, RecordedResource, run_program
 from pipeline.stackconfig import load_project, load_stack_config
 
-PREVIEW_VERIFIABLE_POLICY = "iam-preview-verifiable"
+PREVIEW_VERIFIABLE_POLICY = PREVIEW_VERIFIABLE
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,25 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from least_privilege import UNKNOWN, UNKNOWN_SENTINELS, is_unknown
-from least_privilege.findings import RULES, Finding, Severity
+
+# Rule ids are the policy names; the engine spells them once.
+from least_privilege.findings import (
+    ACTION_RESOURCE_MATCH,
+    BUDGET,
+    KNOWN_ACTIONS,
+    MANAGED_ATTACHMENTS,
+    NOT_ELEMENTS,
+    PREVIEW_VERIFIABLE,
+    PRIVILEGE_ESCALATION,
+    RULES,
+    SENSITIVE_ACCESS,
+    TRUST_POLICY,
+    WELL_FORMED,
+    WILDCARD_ACTIONS,
+    WILDCARD_RESOURCES,
+    Finding,
+    Severity,
+)
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -46,19 +64,6 @@ PACK_DESCRIPTION: Final = (
     "actions, privilege escalation, sensitive access, trust policies, managed attachments, budgets."
 )
 
-# Rule ids (== policy names), spelled once here so a typo is an import-time KeyError.
-WILDCARD_RESOURCES: Final = "iam-no-wildcard-resources"
-WILDCARD_ACTIONS: Final = "iam-no-wildcard-actions"
-ACTION_RESOURCE_MATCH: Final = "iam-action-resource-match"
-NOT_ELEMENTS: Final = "iam-no-allow-with-not-elements"
-PRIVILEGE_ESCALATION: Final = "iam-no-privilege-escalation"
-SENSITIVE_ACCESS: Final = "iam-no-unconstrained-sensitive-access"
-KNOWN_ACTIONS: Final = "iam-known-actions"
-MANAGED_ATTACHMENTS: Final = "iam-managed-policy-attachments"
-TRUST_POLICY: Final = "iam-trust-policy"
-PREVIEW_VERIFIABLE: Final = "iam-preview-verifiable"
-BUDGET: Final = "iam-effective-permissions-budget"
-WELL_FORMED: Final = "iam-well-formed-documents"
 # Not an engine rule: the advisory channel for findings below a rule's blocking threshold (for
 # example `*`-only actions such as s3:ListAllMyBuckets, which are allowed but still reported).
 INFORMATIONAL: Final = "iam-informational-findings"
