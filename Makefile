@@ -39,4 +39,4 @@ local-up: setup
 	$(PY) -m pipeline local-up
 
 clean:
-	rm -rf .venv policy-pack/venv .pytest_cache .hypothesis
+	rm -rf .venv policy-pack/venv .pytest_cache .hypothesis bench/.venv-peers bench/out

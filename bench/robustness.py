@@ -117,7 +117,7 @@ def huge_action_lists() -> st.SearchStrategy[list[str]]:
     )
 
 
-def conditions(depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+def conditions() -> st.SearchStrategy[dict[str, Any]]:
     values = _one_or_list(
         st.sampled_from(("true", "false", "111111111111", "arn:aws:*", "incoming/*")) | texts
     )

@@ -9,7 +9,6 @@ process still alive and its memory bounded afterwards.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,8 +17,6 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `bench` is a top-level folder of the repo, not an installed package
-    sys.path.insert(0, str(ROOT))
 
 from bench.pack import PackProcess, policy_resource, urn  # noqa: E402
 

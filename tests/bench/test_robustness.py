@@ -7,7 +7,6 @@ every document that is malformed by construction must yield at least one finding
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `bench` is a top-level folder of the repo, not an installed package
-    sys.path.insert(0, str(ROOT))
 
 from bench import robustness as rb  # noqa: E402
 
@@ -60,38 +57,42 @@ def test_malformed_trust_shaped_documents_are_reported(case: tuple[str, Any]) ->
     rb.malformed_is_reported(case)
 
 
-@pytest.mark.parametrize(
-    ("reason", "document"),
-    [
-        ("invalid JSON", '{"Statement": ['),
-        ("empty text", ""),
-        ("top-level list", [{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
-        ("number", 42),
-        ("no Statement", {"Version": "2012-10-17"}),
-        (
-            "Action and NotAction",
-            {
-                "Statement": [
-                    {"Effect": "Allow", "Action": "s3:GetObject", "NotAction": "iam:*", "Resource": "*"}
-                ]
-            },
-        ),
-        ("bad Effect", {"Statement": {"Effect": "Permit", "Action": "s3:GetObject", "Resource": "*"}}),
-        (
-            "deep condition",
-            {
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "s3:GetObject",
-                        "Resource": "*",
-                        "Condition": rb._nest({"aws:SourceArn": "x"}, 200),
-                    }
-                ]
-            },
-        ),
-    ],
-)
+MALFORMED_CASES: list[tuple[str, Any]] = [
+    ("invalid JSON", '{"Statement": ['),
+    ("empty text", ""),
+    ("top-level list", [{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+    ("number", 42),
+    ("no Statement", {"Version": "2012-10-17"}),
+    (
+        "Action and NotAction",
+        {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "NotAction": "iam:*", "Resource": "*"}]},
+    ),
+    ("bad Effect", {"Statement": {"Effect": "Permit", "Action": "s3:GetObject", "Resource": "*"}}),
+    (
+        "JSON text nested 5,000 deep (past the parser's recursion limit)",
+        '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": '
+        + '{"a": ' * 5000
+        + "1"
+        + "}" * 5000
+        + "}]}",
+    ),
+    (
+        "deep condition",
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": rb._nest({"aws:SourceArn": "x"}, 200),
+                }
+            ]
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("reason", "document"), MALFORMED_CASES, ids=[c[0] for c in MALFORMED_CASES])
 def test_known_malformed_documents_are_well_formedness_findings(reason: str, document: Any) -> None:
     from least_privilege.analysis import check_identity_policy
 
