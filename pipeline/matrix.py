@@ -181,7 +181,7 @@ class MatrixResult:
 
 @dataclass(frozen=True)
 class Recorded:
-    """The RecordedResource shape (CONTRACTS.md), for runs loaded from a JSON fixture."""
+    """The RecordedResource shape (pipeline.program.RecordedResource), for runs loaded from a JSON fixture."""
 
     type: str
     name: str

@@ -1,7 +1,8 @@
 """Effective-permission model used by the promotion invariants.
 
-The program exports, per role, what the role can do (stack output ``roles``; see CONTRACTS.md). This module
-turns that description into a flat set of *grants* that can be compared between stacks:
+The program exports, per role, what the role can do (stack output ``roles``, built by
+``shared.permissions.describe_role``). This module turns that description into a flat set of *grants*
+that can be compared between stacks:
 
 * across environments (prod vs staging) the comparison must be environment-neutral: bucket names and the
   account id differ per stack and must not count as a difference, so grants name the *logical* dataset
@@ -45,7 +46,8 @@ _ACCOUNT_IN_ARN = re.compile(r"^(arn:[^:]+:iam::)(\d{12})(:)")
 
 
 class PermissionModelError(ValueError):
-    """The ``roles`` data does not have the shape CONTRACTS.md promises; raised so callers fail loudly."""
+    """The ``roles`` data does not have the shape ``shared.permissions.describe_role`` gives; raised so
+    callers fail loudly."""
 
 
 @dataclass(frozen=True, order=True)
