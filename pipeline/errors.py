@@ -6,11 +6,18 @@ API can tell a bad stack file from a broken pack.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.program import ProgramRun
+
 
 class PipelineError(Exception):
     """Base class: anything that stops a check before a verdict exists (exit code 2)."""
 
     exit_code = 2
+    run: ProgramRun | None = None
+    """Set by `pipeline.program.run_program` when the program failed: what it recorded until then."""
 
 
 class ConfigurationError(PipelineError):

@@ -11,7 +11,12 @@ module adds the engine's side of the bargain:
 * engine-faithful URNs (the stock mock prefixes top-level types with the Stack type and keeps only the
   last segment of a parent chain, the engine does neither);
 * provider-side `Check` defaults and autonaming, so the pack sees `name`, `path`... as with the CLI;
-* the `getCallerIdentity` invoke answered with the stack's account id.
+* the `getCallerIdentity` invoke answered with the stack's account id (or `caller_account`, to
+  exercise the program's wrong-account guard); every invoke is recorded in `ProgramRun.invokes`.
+
+When the program fails, `run_program` raises `ProgramError` (or `ConfigurationError` for the program's
+own config validation) with the program's exception as `__cause__` and what was recorded up to the
+failure as `.run`, so a caller can tell that nothing was registered and no AWS call was made.
 
 Each run happens in a fresh `contextvars` context with its own settings, config, root Stack and event
 loop (the way the Automation API's inline server isolates runs), so several stacks and both modes
@@ -35,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT
-from pipeline.errors import ConfigurationError, ProgramError
+from pipeline.errors import ConfigurationError, PipelineError, ProgramError
 from pipeline.stackconfig import load_project, load_stack_config
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -48,7 +53,7 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 
 @dataclass(slots=True)
 class RecordedResource:
-    """One registered resource in the engine's wire form (see CONTRACTS.md)."""
+    """One registered resource in the engine's wire form: what a policy pack receives from `Analyze`."""
 
     type: str
     name: str
@@ -75,6 +80,8 @@ class ProgramRun:
     outputs: dict[str, Any]
     config: dict[str, str]
     logs: list[str] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every invoke (data source call) the program made, in order: `(token, args)`."""
 
     def by_urn(self) -> dict[str, RecordedResource]:
         """Index the resources by URN (parents and dependencies refer to URNs)."""
@@ -348,12 +355,17 @@ def _monitor_class() -> type:
 
 
 def _make_mocks(account: str, region: str) -> Any:
-    """Mocks answering the invokes the program may make; anything else is a clear error."""
+    """Mocks answering the invokes the program may make (recorded in `.invokes`); anything else is a
+    clear error. `account` is what `getCallerIdentity` answers."""
     from pulumi.runtime.mocks import Mocks
 
     class OfflineMocks(Mocks):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.invokes: list[tuple[str, dict[str, Any]]] = []
+
         def call(self, args: Any) -> Any:
             token = args.token
+            self.invokes.append((token, dict(args.args)))
             if token == "aws:index/getCallerIdentity:getCallerIdentity":
                 return {
                     "accountId": account,
@@ -430,11 +442,16 @@ def run_program(
     stack_file: Path | None = None,
     config: Mapping[str, str] | None = None,
     program_dir: Path | None = None,
+    caller_account: str | None = None,
 ) -> ProgramRun:
     """Run the project's program for one stack under the mocks and return what it registered.
 
     `config` (the output of `load_stack_config`) may be passed to avoid re-reading the stack file;
-    `program_dir` overrides `Pulumi.yaml`'s `main` (tests use small fixture programs).
+    `program_dir` overrides `Pulumi.yaml`'s `main` (tests use small fixture programs);
+    `caller_account` is the account `getCallerIdentity` answers (default: the stack's `accountId`).
+
+    Raises `ProgramError`/`ConfigurationError` when the program fails; the error's `run` holds what was
+    recorded before the failure and its `__cause__` is the program's own exception.
     """
     project = load_project(project_dir)
     cfg = dict(config) if config is not None else load_stack_config(project_dir, stack, stack_file)
@@ -444,20 +461,38 @@ def run_program(
     account = cfg.get(f"{project.name}:accountId", "123456789012")
     region = cfg.get("aws:region", "us-east-1")
     provider = default_provider(stack, project.name, cfg)
+    monitor = _monitor_class()(
+        _make_mocks(caller_account if caller_account is not None else account, region),
+        stack=stack,
+        project=project.name,
+        preview=preview,
+        account=account,
+        region=region,
+        provider=provider,
+    )
+    collector = _LogCollector()
     with _RUN_LOCK:  # the runtime's module-level state is per context, but sys.modules/sys.path are not
         ctx = contextvars.copy_context()
-        monitor, logs = ctx.run(
-            _run_isolated,
-            project.name,
-            stack,
-            preview,
-            cfg,
-            main,
-            Path(project_dir),
-            account,
-            region,
-            provider,
-        )
+        try:
+            ctx.run(
+                _run_isolated, project.name, stack, preview, cfg, main, Path(project_dir), monitor, collector
+            )
+        except PipelineError as err:
+            err.run = _recorded_run(stack, preview, project.name, cfg, monitor, provider, collector)
+            raise
+    return _recorded_run(stack, preview, project.name, cfg, monitor, provider, collector)
+
+
+def _recorded_run(
+    stack: str,
+    preview: bool,
+    project: str,
+    config: dict[str, str],
+    monitor: Any,
+    provider: RecordedResource,
+    collector: _LogCollector,
+) -> ProgramRun:
+    """What the monitor recorded, with the default provider and the stack outputs filled in."""
     resources: list[RecordedResource] = list(monitor.recorded)
     if any(r.custom and r.type.startswith("aws:") and r.provider == provider.urn for r in resources):
         resources.insert(1 if resources and resources[0].type == STACK_TYPE else 0, provider)
@@ -467,11 +502,12 @@ def run_program(
     return ProgramRun(
         stack=stack,
         preview=preview,
-        project=project.name,
+        project=project,
         resources=resources,
         outputs=dict(monitor.stack_outputs),
-        config=cfg,
-        logs=logs,
+        config=config,
+        logs=list(collector.messages),
+        invokes=list(monitor.mocks.invokes),
     )
 
 
@@ -482,10 +518,9 @@ def _run_isolated(
     config: dict[str, str],
     main: Path,
     project_dir: Path,
-    account: str,
-    region: str,
-    provider: RecordedResource,
-) -> tuple[Any, list[str]]:
+    monitor: Any,
+    collector: _LogCollector,
+) -> None:
     """Inside a fresh context: configure the runtime, run the program to quiescence, tear down."""
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime.config import set_all_config
@@ -495,17 +530,7 @@ def _run_isolated(
 
     logger = logging.getLogger(f"pipeline.program.{stack}")
     logger.propagate = False
-    collector = _LogCollector()
     logger.addHandler(collector)
-    monitor = _monitor_class()(
-        _make_mocks(account, region),
-        stack=stack,
-        project=project,
-        preview=preview,
-        account=account,
-        region=region,
-        provider=provider,
-    )
     settings = Settings(
         project=project,
         stack=stack,
@@ -538,11 +563,11 @@ def _run_isolated(
     except (ProgramError, ConfigurationError):
         raise
     except SystemExit as exc:
-        raise ProgramError(f"the program for stack '{stack}' exited ({exc.code})") from None
+        raise ProgramError(f"the program for stack '{stack}' exited ({exc.code})") from exc
     except BaseException as exc:
         if _is_config_error(exc):
-            raise ConfigurationError(f"stack '{stack}': {exc}") from None
-        raise ProgramError(f"the program failed for stack '{stack}': {_describe(exc)}") from None
+            raise ConfigurationError(f"stack '{stack}': {exc}") from exc
+        raise ProgramError(f"the program failed for stack '{stack}': {_describe(exc)}") from exc
     finally:
         for task in asyncio.all_tasks(loop):
             task.cancel()
@@ -556,7 +581,6 @@ def _run_isolated(
                 sys.path.remove(str(project_dir))
         _forget_program_modules(modules_before, main)
         logger.removeHandler(collector)
-    return monitor, collector.messages
 
 
 def _forget_program_modules(before: set[str], main: Path) -> None:

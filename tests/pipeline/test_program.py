@@ -119,6 +119,26 @@ def test_program_crash_is_a_program_error_without_traceback(tmp_path: Path) -> N
         run_program("dev", preview=True, project_dir=tmp_path)
 
 
+def test_program_error_carries_the_partial_run_and_the_cause(tmp_path: Path) -> None:
+    """What was recorded before the failure (resources, invokes) and the program's own exception."""
+    shutil.copy(FIXTURE / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(FIXTURE / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    (tmp_path / "prog").mkdir()
+    (tmp_path / "prog" / "__main__.py").write_text(
+        "import pulumi_aws as aws\n"
+        "account = aws.get_caller_identity().account_id\n"
+        "raise RuntimeError(f'boom {account}')\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ProgramError, match="boom 210987654321") as raised:
+        run_program("dev", preview=True, project_dir=tmp_path, caller_account="210987654321")
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    run = raised.value.run
+    assert run is not None
+    assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]
+    assert [token for token, _ in run.invokes] == ["aws:index/getCallerIdentity:getCallerIdentity"]
+
+
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_stock_program_documents_are_known_at_preview(stack: str) -> None:
     run = run_program(stack, preview=True)

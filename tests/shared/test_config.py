@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 
+from pipeline import ROOT
+from pipeline.errors import ConfigurationError
+from pipeline.program import ProgramRun, run_program
+from pipeline.stackconfig import load_stack_config
 from shared.config import AI_SERVICES, ConfigError, bucket_name_problem, parse_stack_config
 
 P = "ai-data-processing"
@@ -83,6 +87,18 @@ def other_account_managed(v: dict[str, Any]) -> None:
 def grants_nothing(v: dict[str, Any]) -> None:
     role(v, 0)["access"] = []
     role(v, 0)["aiActions"] = []
+
+
+def rejected(
+    harness: Any, stack: str, preview: bool, values: dict[str, Any]
+) -> tuple[ConfigError, ProgramRun]:
+    """Run the program on bad config: the program's ConfigError and what was recorded before it."""
+    with pytest.raises(ConfigurationError) as raised:
+        run_program(stack, preview=preview, config=harness.encode(values))
+    error, run = raised.value.__cause__, raised.value.run
+    assert isinstance(error, ConfigError), repr(raised.value)
+    assert run is not None
+    return error, run
 
 
 # (id, mutation, exact key path of the one problem, fragment of its message)
@@ -287,14 +303,13 @@ def test_bad_config_is_rejected_before_any_resource(
     harness: Any, dev_values: dict[str, Any], mutate: Mutation, path: str, fragment: str, preview: bool
 ) -> None:
     mutate(dev_values)
-    run = harness.run_program("dev", preview=preview, values=dev_values)
-    assert isinstance(run.error, ConfigError), repr(run.error)
-    assert run.resources == [], "no resource may be registered when the config is invalid"
-    assert run.calls == [], "validation must run before the account guard"
-    message = str(run.error)
+    error, run = rejected(harness, "dev", preview, dev_values)
+    assert harness.registered(run) == [], "no resource may be registered when the config is invalid"
+    assert run.invokes == [], "validation must run before the account guard"
+    message = str(error)
     assert "Pulumi.dev.yaml" in message
-    assert [p.path for p in run.error.problems] == [path], message
-    assert fragment in run.error.problems[0].message, message
+    assert [p.path for p in error.problems] == [path], message
+    assert fragment in error.problems[0].message, message
     assert f"{path}: " in message
 
 
@@ -307,29 +322,27 @@ def test_all_problems_are_reported_together(harness: Any, dev_values: dict[str, 
     undefined_bucket(dev_values)
     set_training("maxSessionDuration", 5)(dev_values)
     dev_values[f"{P}:accountId"] = "1234"
-    run = harness.run_program("dev", preview=True, values=dev_values)
-    assert isinstance(run.error, ConfigError)
-    paths = [p.path for p in run.error.problems]
+    error, _run = rejected(harness, "dev", True, dev_values)
+    paths = [p.path for p in error.problems]
     assert f"{BUCKETS}.raw.name" in paths
     assert f"{ROLES}[1].maxSessionDuration" in paths
     assert f"{P}:accountId" in paths
     # A broken bucket definition suppresses "undefined bucket" noise instead of cascading.
     assert f"{ROLES}[1].access[0].bucket" not in paths
-    assert str(run.error).count("\n  - ") == len(paths) == 3
+    assert str(error).count("\n  - ") == len(paths) == 3
 
 
 def test_stack_file_name_follows_the_stack(harness: Any, dev_values: dict[str, Any]) -> None:
     dev_values[f"{P}:accountId"] = "nope"
-    run = harness.run_program("prod", preview=True, values=dev_values)
-    assert isinstance(run.error, ConfigError)
-    assert run.error.source == "Pulumi.prod.yaml"
-    assert "Pulumi.prod.yaml" in str(run.error)
+    error, _run = rejected(harness, "prod", True, dev_values)
+    assert error.source == "Pulumi.prod.yaml"
+    assert "Pulumi.prod.yaml" in str(error)
 
 
 def test_values_may_be_json_strings_or_objects(harness: Any) -> None:
     """The runtime hands structured values as JSON strings; tools may pass decoded objects."""
     values = harness.stack_values("staging")
-    from_strings = parse_stack_config(harness.encode(values), stack="staging")
+    from_strings = parse_stack_config(load_stack_config(ROOT, "staging"), stack="staging")
     from_objects = parse_stack_config(values, stack="staging")
     assert from_strings == from_objects
     assert from_strings.account_id == values[f"{P}:accountId"]

@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 from least_privilege.catalog import action_info
 
+from pipeline import ROOT
+from pipeline.program import run_program
+from pipeline.stackconfig import load_stack_config
+
 STACKS = ("dev", "staging", "prod")
 MODES = (False, True)
 MODE_IDS = ("up", "preview")
@@ -183,12 +187,12 @@ def test_prod_attaches_no_aws_managed_policy(harness: Any) -> None:
 def test_resources_per_role(harness: Any, stock_runs: Any, stack: str, preview: bool) -> None:
     run = stock_runs(stack, preview)
     _, roles = roles_of(harness, stack)
-    components = run.of_type(harness.COMPONENT)
+    components = harness.of_type(run, harness.COMPONENT)
     assert sorted(c.name for c in components) == sorted(r["name"] for r in roles)
     for role in roles:
         name = role["name"]
-        component = run.one(harness.COMPONENT, name)
-        children = run.children(component.urn)
+        component = harness.one(run, harness.COMPONENT, name)
+        children = harness.children(run, component.urn)
         expected = {
             (harness.ROLE, f"{name}-role"),
             (harness.POLICY, f"{name}-policy"),
@@ -203,7 +207,9 @@ def test_resources_per_role(harness: Any, stock_runs: Any, stack: str, preview: 
         assert {(c.type, c.name) for c in children} == expected
     # nothing outside the components (besides the stack itself)
     assert all(r.parent.endswith(f"pulumi:pulumi:Stack::ai-data-processing-{stack}") for r in components)
-    assert len(run.resources) == len(components) + sum(len(run.children(c.urn)) for c in components)
+    assert len(harness.registered(run)) == len(components) + sum(
+        len(harness.children(run, c.urn)) for c in components
+    )
 
 
 @pytest.mark.parametrize("preview", MODES, ids=MODE_IDS)
@@ -214,7 +220,7 @@ def test_role_inputs(harness: Any, stock_runs: Any, stack: str, preview: bool) -
     boundary = harness.cfg(values, "permissionsBoundaryArn")
     tags = harness.cfg(values, "tags")
     for role in roles:
-        inputs = run.one(harness.ROLE, f"{role['name']}-role").inputs
+        inputs = harness.one(run, harness.ROLE, f"{role['name']}-role").inputs
         assert inputs["name"] == role["name"]
         assert json.loads(inputs["assumeRolePolicy"]) == expected_trust(harness, values, role)
         assert inputs["maxSessionDuration"] == role.get("maxSessionDuration", 3600)
@@ -228,7 +234,7 @@ def test_policy_documents_exact(harness: Any, stock_runs: Any, stack: str, previ
     run = stock_runs(stack, preview)
     values, roles = roles_of(harness, stack)
     for role in roles:
-        inputs = run.one(harness.POLICY, f"{role['name']}-policy").inputs
+        inputs = harness.one(run, harness.POLICY, f"{role['name']}-policy").inputs
         assert inputs["name"] == f"{role['name']}-access"
         assert inputs["path"] == "/"
         document = json.loads(inputs["policy"])
@@ -244,15 +250,17 @@ def test_attachments(harness: Any, stock_runs: Any, stack: str, preview: bool) -
     account = harness.cfg(values, "accountId")
     for role in roles:
         name = role["name"]
-        role_urn = run.one(harness.ROLE, f"{name}-role").urn
-        policy_urn = run.one(harness.POLICY, f"{name}-policy").urn
-        own = run.one(harness.ATTACHMENT, f"{name}-policy-attachment")
+        role_urn = harness.one(run, harness.ROLE, f"{name}-role").urn
+        policy_urn = harness.one(run, harness.POLICY, f"{name}-policy").urn
+        own = harness.one(run, harness.ATTACHMENT, f"{name}-policy-attachment")
         assert own.inputs == {"role": name, "policyArn": f"arn:aws:iam::{account}:policy/{name}-access"}
         assert set(own.dependencies) == {role_urn, policy_urn}
-        managed = [r for r in run.of_type(harness.ATTACHMENT) if r.name.startswith(f"{name}-managed-")]
+        managed = [
+            r for r in harness.of_type(run, harness.ATTACHMENT) if r.name.startswith(f"{name}-managed-")
+        ]
         assert sorted(r.inputs["policyArn"] for r in managed) == sorted(role["managedPolicyArns"])
         if "ec2.amazonaws.com" in role["trustedServices"]:
-            profile = run.one(harness.INSTANCE_PROFILE, f"{name}-instance-profile")
+            profile = harness.one(run, harness.INSTANCE_PROFILE, f"{name}-instance-profile")
             assert profile.inputs["name"] == name
             assert profile.inputs["role"] == name
             assert role_urn in profile.dependencies
@@ -282,7 +290,7 @@ def test_stack_outputs(harness: Any, stock_runs: Any, stack: str, preview: bool)
         assert perms["trustedServices"] == sorted(role["trustedServices"])
         assert set(perms["datasets"]) == {a["bucket"] for a in role["access"]}
         # The reported actions are exactly those the policy grants for the dataset.
-        document = json.loads(run.one(harness.POLICY, f"{name}-policy").inputs["policy"])
+        document = json.loads(harness.one(run, harness.POLICY, f"{name}-policy").inputs["policy"])
         for access in role["access"]:
             dataset = perms["datasets"][access["bucket"]]
             bucket = buckets[access["bucket"]]
@@ -303,7 +311,7 @@ def test_stack_outputs(harness: Any, stock_runs: Any, stack: str, preview: bool)
 def test_everything_iam_is_known_at_preview(harness: Any, stock_runs: Any, stack: str) -> None:
     """Every input of every IAM resource (documents, names, ARNs) is known during preview."""
     run = stock_runs(stack, True)
-    custom = [r for r in run.resources if r.custom]
+    custom = [r for r in harness.registered(run) if r.custom]
     assert {r.type for r in custom} >= {harness.ROLE, harness.POLICY, harness.ATTACHMENT}
     for reg in custom:
         assert not harness.contains_unknown(reg.inputs), (reg.type, reg.name)
@@ -313,9 +321,9 @@ def test_everything_iam_is_known_at_preview(harness: Any, stock_runs: Any, stack
 @pytest.mark.parametrize("stack", STACKS)
 def test_preview_harness_really_produces_unknowns(harness: Any, stock_runs: Any, stack: str) -> None:
     """Guards the test above: computed outputs (the role's arn) ARE unknown in preview, known in update."""
-    for component, outputs in stock_runs(stack, True).component_outputs.items():
+    for component, outputs in harness.component_outputs(stock_runs(stack, True)).items():
         assert harness.contains_unknown(outputs["arn"]), component
-    for component, outputs in stock_runs(stack, False).component_outputs.items():
+    for component, outputs in harness.component_outputs(stock_runs(stack, False)).items():
         assert outputs["arn"].startswith("arn:aws:iam::"), component
 
 
@@ -325,7 +333,7 @@ def test_seed_defect_regression(harness: Any, stock_runs: Any, stack: str, previ
     """No s3:ListBucket (or other bucket action) on an object ARN, no object action on a bucket ARN,
     no S3 action on "*", no wildcard action anywhere."""
     run = stock_runs(stack, preview)
-    policies = run.of_type(harness.POLICY)
+    policies = harness.of_type(run, harness.POLICY)
     assert policies
     for reg in policies:
         for statement in harness.iter_statements(json.loads(reg.inputs["policy"])):
@@ -355,11 +363,12 @@ def test_managed_policy_attachments(harness: Any, dev_values: dict[str, Any]) ->
     harness.cfg(dev_values, "roles")[0]["managedPolicyArns"] = arns
     name = harness.cfg(dev_values, "roles")[0]["name"]
     for preview in MODES:
-        run = harness.run_program("dev", preview=preview, values=dev_values)
-        assert run.error is None
-        role_urn = run.one(harness.ROLE, f"{name}-role").urn
+        run = run_program("dev", preview=preview, config=harness.encode(dev_values))  # raises on error
+        role_urn = harness.one(run, harness.ROLE, f"{name}-role").urn
         managed = {
-            r.name: r for r in run.of_type(harness.ATTACHMENT) if r.name.startswith(f"{name}-managed-")
+            r.name: r
+            for r in harness.of_type(run, harness.ATTACHMENT)
+            if r.name.startswith(f"{name}-managed-")
         }
         assert set(managed) == {
             f"{name}-managed-CloudWatchAgentServerPolicy",
@@ -372,16 +381,18 @@ def test_managed_policy_attachments(harness: Any, dev_values: dict[str, Any]) ->
         assert run.outputs["roles"][name]["permissions"]["managedPolicyArns"] == sorted(arns)
 
 
-def test_config_from_the_engine_environment(harness: Any, stock_runs: Any) -> None:
+def test_config_from_the_engine_environment(
+    harness: Any, stock_runs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A real run receives config in PULUMI_CONFIG (not set_all_config); the program reads both."""
-    run = harness.run_program("staging", preview=True, via_env=True)
-    assert run.error is None
-    expected = {(r.type, r.name): r.inputs for r in stock_runs("staging", True).resources}
-    assert {(r.type, r.name): r.inputs for r in run.resources} == expected
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(load_stack_config(ROOT, "staging")))
+    run = run_program("staging", preview=True, config={})  # nothing in-process; raises on error
+    expected = {(r.type, r.name): r.inputs for r in harness.registered(stock_runs("staging", True))}
+    assert {(r.type, r.name): r.inputs for r in harness.registered(run)} == expected
 
 
 def test_runs_are_deterministic(harness: Any, stock_runs: Any) -> None:
-    again = harness.run_program("prod", preview=False)
+    again = run_program("prod", preview=False)
     first = {(r.type, r.name): r.inputs for r in stock_runs("prod", False).resources}
     assert {(r.type, r.name): r.inputs for r in again.resources} == first
 
@@ -400,10 +411,10 @@ def test_stock_documents_pass_the_engine(harness: Any, stock_runs: Any, stack: s
 
     run = stock_runs(stack, True)
     findings = []
-    for reg in run.of_type(harness.POLICY):
+    for reg in harness.of_type(run, harness.POLICY):
         findings += check_identity_policy(reg.inputs["policy"], DEFAULT_SETTINGS)
-    for reg in run.of_type(harness.ROLE):
+    for reg in harness.of_type(run, harness.ROLE):
         findings += check_trust_policy(reg.inputs["assumeRolePolicy"], DEFAULT_SETTINGS)
-    for reg in run.of_type(harness.ATTACHMENT):
+    for reg in harness.of_type(run, harness.ATTACHMENT):
         findings += check_managed_policy_arn(reg.inputs["policyArn"], DEFAULT_SETTINGS)
     assert [f.to_dict() for f in findings if f.severity > Severity.LOW] == []
