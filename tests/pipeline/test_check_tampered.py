@@ -75,6 +75,18 @@ def test_wildcard_smuggled_through_a_managed_policy_fails(tmp_path: Path) -> Non
     assert all(r == role for _, r in failing)  # only the tampered role is blamed
 
 
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_a_broad_managed_policy_blocks_in_every_environment(tmp_path: Path, stack: str) -> None:
+    """Wildcard resources are mandatory everywhere, and ReadOnlyAccess is `s3:Get*` on `*`: even dev,
+    which keeps some rules advisory, must not let it through."""
+    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    stack_file = _tamper(tmp_path, stack, "managedPolicyArns: []", f"managedPolicyArns: [{arn}]")
+    report = check_stack(stack, stack_file=stack_file)
+    managed = [v for v in report.mandatory_failures if v.policy == "iam-managed-policy-attachments"]
+    assert not report.passed and managed
+    assert any("every S3 bucket" in v.message for v in managed)
+
+
 def test_trust_to_anyone_fails(tmp_path: Path) -> None:
     report = check_stack("dev", program_dir=PROGRAMS / "trust_anyone")
     assert not report.passed
