@@ -26,6 +26,7 @@ from .catalog import (
     ACCESS_LEVELS,
     ActionInfo,
     action_info,
+    actions_for_service,
     all_services,
     expand_action_pattern_lower,
     info_for_lower,
@@ -861,6 +862,85 @@ def _rule_privilege_escalation(ctx: _Ctx) -> None:
             labels[0] if labels else None, key_actions[0] if key_actions else None, resource))
 
 
+# Resource-policy writes: Permissions-management actions that rewrite who may use a resource (bucket
+# and key policies, ACLs, grants, resource policies, Lambda/SNS/SQS permissions, sharing). Found from
+# the catalog's access level plus the verb and noun of the name, not a hand list, so new services are
+# covered. Identity-side services are left to the escalation methods in data/escalation.json, and
+# removals (Delete*, Remove*, Revoke*) narrow access, so they are not included.
+_IDENTITY_SERVICES = frozenset({"iam", "sts", "sso", "sso-directory", "identitystore", "organizations"})
+_POLICY_WRITE_RE = re.compile(
+    r"^(?:put|set|add|create|update|modify|attach)[a-z0-9]*(?:policy|permissions?|acl|grant|"
+    r"publicaccessblock|attributes)$"
+)
+
+
+def _policy_write_info(info: ActionInfo) -> bool:
+    return (info.service not in _IDENTITY_SERVICES and info.access_level == "Permissions management"
+            and not info.star_only and bool(_POLICY_WRITE_RE.match(info.name.lower())))
+
+
+@lru_cache(maxsize=65536)
+def _is_resource_policy_write(action_lower: str) -> bool:
+    info = info_for_lower(action_lower)
+    return info is not None and _policy_write_info(info)
+
+
+@lru_cache(maxsize=1)
+def _resource_policy_writes() -> frozenset[str]:
+    """Every resource-policy write in the catalog. Loads every service, so it is used only for symbolic
+    action sets (NotAction); written-out actions are checked one by one (_is_resource_policy_write)."""
+    return frozenset(info.full.lower() for service in all_services() if service not in _IDENTITY_SERVICES
+                     for info in actions_for_service(service) if _policy_write_info(info))
+
+
+@_document_rule(PRIVILEGE_ESCALATION)
+def _rule_resource_policy_writes(ctx: _Ctx) -> None:
+    """Resource-policy writes (s3:PutBucketPolicy, kms:PutKeyPolicy, lambda:AddPermission, ...): on a
+    named resource the holder can still open that resource to any principal, so they are reported there
+    too (MEDIUM), and at HIGH on `*`."""
+    denies = [d for d in ctx.views if d.st.is_deny and not d.st.conditions and d.literal_star]
+    for v in ctx.views:
+        if not v.st.is_allow or not (v.resources or v.not_resource) or v.actions.is_all:
+            continue  # Action "*" is already reported as every escalation method at once
+        if v.actions.expanded is not None:
+            candidates: Iterable[str] = (a for a in v.actions.expanded if _is_resource_policy_write(a))
+        else:
+            candidates = v.actions.intersect(_resource_policy_writes())
+        granted = sorted(a for a in candidates if not any(d.actions.contains(a) for d in denies))
+        if not granted:
+            continue
+        star = [r for r, _ in v.star]
+        named = [r for r in v.resources if r not in star and not has_unknown(r)]
+        on_star: list[str] = []
+        on_named: list[str] = []
+        star_resource = named_resource = None
+        for a in granted:
+            info = info_for_lower(a)
+            if info is None:
+                continue
+            hit = next((r for r in star if r.startswith("NotResource") or _action_fits(info, r)), None)
+            if hit is not None:
+                on_star.append(info.full)
+                star_resource = star_resource or hit
+                continue
+            hit = next((r for r in named if _action_fits(info, r)), None)
+            if hit is not None:
+                on_named.append(info.full)
+                named_resource = named_resource or hit
+        for names, resource, severity in ((on_star, star_resource, Severity.HIGH),
+                                          (on_named, named_resource, Severity.MEDIUM)):
+            if not names or resource is None:
+                continue
+            where = f"on {resource}" + (" and other named resources" if severity == Severity.MEDIUM
+                                        and len(named) > 1 else "")
+            ctx.add(PRIVILEGE_ESCALATION, severity,
+                    f"{v.label}: {_list(names)} {where} can rewrite a resource policy, ACL or grant, so the "
+                    "holder can open the resource to any principal, itself included (resource-policy "
+                    "privilege escalation). Remove the action(s): workloads that only use the resource "
+                    "never need them.",
+                    v, names[0], resource)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Rule: unconstrained sensitive access
 
@@ -1123,13 +1203,90 @@ def _apply_overrides(findings: list[Finding], settings: Settings) -> list[Findin
 
 
 def _analyse(parsed: ParsedDocument, settings: Settings, kind: str) -> list[Finding]:
-    findings = list(parsed.findings)
+    # Parse findings (well-formed, preview-verifiable) and rule findings are of different rules, so
+    # each part is bounded on its own; the rule part inside the cache.
+    findings = _bounded(list(parsed.findings))
     key = (settings.forbid_star_only_actions, settings.allowed_service_principals, settings.account_id)
     try:
         findings.extend(_rule_findings(parsed.statements, kind, key))
     except TypeError:  # an unhashable value slipped into a statement: compute without the cache
         findings.extend(_rule_findings.__wrapped__(parsed.statements, kind, key))
     return findings
+
+
+# Bounds on the number of findings, so that no document (AWS's own policies list hundreds of actions on
+# dozens of ARNs) turns into thousands of diagnostics and a multi-megabyte Analyze answer. Beyond the
+# bound, the findings of a rule are grouped per severity into one finding that names the first few
+# subjects and "and N more"; the severity of every group is that of the findings it stands for, so
+# thresholds (minimumSeverity, --fail-on) decide exactly as they would on the individual findings.
+_MAX_PER_STATEMENT_RULE = 10  # findings of one rule on one statement
+_MAX_PER_DOCUMENT_RULE = 40  # findings of one rule in one document, after the per-statement grouping
+
+
+def _subject(f: Finding) -> str:
+    return f.action or f.resource or f.message.partition(": ")[2][:60] or f.message[:60]
+
+
+def _without_label(f: Finding) -> str:
+    if f.statement and f.message.startswith(f.statement + ": "):
+        return f.message[len(f.statement) + 2:]
+    return f.message
+
+
+def _group(rule: str, items: list[Finding], statement: str | None, prefix: str) -> list[Finding]:
+    """One finding per severity (highest first) standing for ``items`` of ``rule``."""
+    out: list[Finding] = []
+    by_severity: dict[Severity, list[Finding]] = {}
+    for f in items:
+        by_severity.setdefault(f.severity, []).append(f)
+    for severity in sorted(by_severity, reverse=True):
+        group = by_severity[severity]
+        subjects = list(dict.fromkeys(_subject(f) for f in group))
+        first = group[0]
+        where = sorted({f.statement for f in group if f.statement})
+        head = f"{statement}: " if statement else (f"{_list(where, 4)}: " if where else "")
+        out.append(Finding(
+            rule, severity,
+            f"{head}{prefix}{len(group)} {severity.label} findings of {rule}, for {_list(subjects, 5)}; "
+            f"the first: {_without_label(first)}",
+            statement if statement is not None else first.statement, first.action, first.resource))
+    return out
+
+
+def _bounded(findings: list[Finding]) -> list[Finding]:
+    """Group the findings of a rule beyond the per-statement and per-document bounds (see above)."""
+    if len(findings) <= _MAX_PER_STATEMENT_RULE:
+        return findings
+    per_statement: dict[tuple[str, str | None], list[Finding]] = {}
+    for f in findings:
+        per_statement.setdefault((f.rule, f.statement), []).append(f)
+    staged: list[Finding] = []
+    emitted: set[tuple[str, str | None]] = set()
+    for f in findings:
+        key = (f.rule, f.statement)
+        items = per_statement[key]
+        if len(items) <= _MAX_PER_STATEMENT_RULE:
+            staged.append(f)
+        elif key not in emitted:
+            emitted.add(key)
+            staged.extend(_group(f.rule, items, f.statement, ""))
+    per_rule: dict[str, int] = {}
+    for f in staged:
+        per_rule[f.rule] = per_rule.get(f.rule, 0) + 1
+    if all(n <= _MAX_PER_DOCUMENT_RULE for n in per_rule.values()):
+        return staged
+    out: list[Finding] = []
+    kept: dict[str, int] = {}
+    rest: dict[str, list[Finding]] = {}
+    for f in staged:
+        if per_rule[f.rule] <= _MAX_PER_DOCUMENT_RULE or kept.get(f.rule, 0) < _MAX_PER_DOCUMENT_RULE - 4:
+            kept[f.rule] = kept.get(f.rule, 0) + 1
+            out.append(f)
+        else:
+            rest.setdefault(f.rule, []).append(f)
+    for rule, items in rest.items():
+        out.extend(_group(rule, items, None, "further "))
+    return out
 
 
 @lru_cache(maxsize=2048)
@@ -1149,7 +1306,7 @@ def _rule_findings(statements: tuple[Statement, ...], kind: str,
     for rule_id, doc_fn in _DOCUMENT_RULES:
         if rule_id in enabled:
             doc_fn(ctx)
-    return tuple(ctx.findings)
+    return tuple(_bounded(ctx.findings))
 
 
 def _guarded(kind: str, document: Any, settings: Settings | None) -> list[Finding]:

@@ -38,9 +38,14 @@ _UNKNOWN_RE = re.compile("|".join(re.escape(s) for s in sorted(UNKNOWN_SENTINELS
 _ESCAPES = {"${*}": "*", "${?}": "?", "${$}": "$"}
 
 
+_SENTINEL_MIN_LEN = min(len(s) for s in UNKNOWN_SENTINELS)
+
+
 def has_unknown(text: str) -> bool:
     """True when the string carries a Pulumi unknown-value sentinel (wholly or as a part)."""
-    return bool(_UNKNOWN_RE.search(text))
+    # Plain substring scans: several times faster than one regex alternation on long texts (a document
+    # that lists thousands of actions), and most strings are shorter than any sentinel.
+    return len(text) >= _SENTINEL_MIN_LEN and any(s in text for s in UNKNOWN_SENTINELS)
 
 
 def is_wildcard_pattern(text: str) -> bool:

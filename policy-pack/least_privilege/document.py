@@ -442,15 +442,34 @@ def _string_list(raw: Mapping[Any, Any], key: str, name: str, ctx: _Ctx,
     if isinstance(value, str):
         items: list[Any] = [value]
     elif _is_sequence(value):
-        items = list(_items(value))
+        # Plain lists (parsed JSON) cannot fail on indexing; proxies are read element by element.
+        items = list(value) if type(value) in (list, tuple) else list(_items(value))
         if not items:
             ctx.bad(f"{name}: {key} is an empty list, so the statement applies to nothing", statement=name)
     else:
         ctx.bad(f"{name}: {key} must be a string or a list of strings, not {type(value).__name__}",
                 statement=name)
         return ()
+    fast = _plain_strings(items, key)
+    if fast is not None:
+        return fast
+    # Duplicates are dropped here, keeping the first spelling and the order: AWS grants the same thing
+    # for one copy as for 5,000, and every rule would otherwise report each copy. Actions compare
+    # case-insensitively (IAM action names are); resources exactly (ARNs can be case-sensitive). One
+    # UNKNOWN marker is as opaque as many.
+    fold = key in ("Action", "NotAction")
+    seen: set[Any] = set()
     out: list[Any] = []
     for item in items:
+        marker = item if not isinstance(item, str) else (item.lower() if fold else item)
+        if is_unknown(item):
+            marker = UNKNOWN
+        try:
+            if marker in seen:
+                continue
+            seen.add(marker)
+        except TypeError:  # unhashable entry: reported as a non-string below
+            pass
         if is_unknown(item):
             ctx.unknown(f"{name}: an entry of {key} is unknown at preview (treated as opaque, not as *)",
                         statement=name,
@@ -467,6 +486,39 @@ def _string_list(raw: Mapping[Any, Any], key: str, name: str, ctx: _Ctx,
                 check(item, key, name, ctx)
             out.append(item)
     return tuple(out)
+
+
+_ONE_ACTION = r"(?:\*|[A-Za-z0-9*?_.\-]+:[A-Za-z0-9*?_.\-]+)"  # as _ACTION_RE, "*" included
+_ACTION_LIST_RE = re.compile(f"{_ONE_ACTION}(?:\n{_ONE_ACTION})*")  # newline-joined, ASCII only
+
+
+def _plain_strings(items: list[Any], key: str) -> tuple[str, ...] | None:
+    """The common case in one pass of C-level work: a list of plain, known, well-formed strings (a
+    policy may list thousands of actions). Returns the de-duplicated tuple, or None when some entry needs
+    the per-entry path (a non-string, an unknown, a malformed action, an over-long resource)."""
+    try:
+        joined = "\n".join(items)  # TypeError for a non-string (UNKNOWN included)
+    except TypeError:
+        return None
+    if joined.count("\n") != len(items) - 1 or has_unknown(joined):
+        return None
+    fold = key in ("Action", "NotAction")
+    if fold:
+        if not _ACTION_LIST_RE.fullmatch(joined):
+            return None
+        lowered = joined.lower().split("\n")
+    else:
+        if any(len(i) > 2048 or not (i == "*" or i.startswith(("arn:", "*", "${"))) or
+               (i.startswith("arn:") and i.count(":") < 5 and "*" not in i) for i in items):
+            return None
+        lowered = items
+    if len(set(lowered)) == len(items):
+        return tuple(items)
+    first: dict[str, str] = {}
+    for low, item in zip(lowered, items, strict=True):
+        if low not in first:
+            first[low] = item
+    return tuple(first.values())
 
 
 def _check_action(item: str, key: str, name: str, ctx: _Ctx) -> None:

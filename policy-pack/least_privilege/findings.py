@@ -129,9 +129,15 @@ _RULE_LIST: tuple[RuleInfo, ...] = (
         PRIVILEGE_ESCALATION,
         "No privilege escalation",
         "Actions that let a principal grant itself more permissions (iam:PassRole on `*`, "
-        "iam:CreatePolicyVersion, iam:AttachRolePolicy, iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, "
-        "and the published escalation paths) are reported even on scoped resources where scope does "
-        "not help.",
+        "iam:CreatePolicyVersion, iam:AttachRolePolicy, iam:PutRolePolicy, and the published escalation "
+        "paths) are reported even on scoped resources where scope does not help, including actions on "
+        "a named principal that let the holder act as it (iam:UpdateAssumeRolePolicy on a role, "
+        "iam:CreateAccessKey, iam:CreateLoginProfile, iam:UpdateLoginProfile on a user: the named "
+        "principal may be an administrator). Resource-policy writes (Permissions-management actions "
+        "that put or change a resource policy, ACL, grant or permission: s3:PutBucketPolicy, "
+        "s3:PutBucketAcl, s3:PutObjectAcl, kms:PutKeyPolicy, kms:CreateGrant, lambda:AddPermission, "
+        "secretsmanager:PutResourcePolicy, ...) belong here too, because the holder can grant itself "
+        "or anyone any access to the resource: medium on named resources, high on `*`.",
         Severity.HIGH,
         "Remove the action, or scope it to specific ARNs and add a narrowing Condition (e.g. "
         "iam:PassedToService).",
