@@ -28,6 +28,7 @@ from .catalog import (
     action_info,
     actions_for_service,
     all_services,
+    condition_key_applies,
     expand_action_pattern_lower,
     info_for_lower,
     is_known_service,
@@ -1054,6 +1055,67 @@ def _rule_known_actions(view: _View, ctx: _Ctx) -> None:
                     view, written, _first_resource(view))
 
 
+_KEYS_SHOWN = 3  # inapplicable condition keys named in one finding
+_ACTIONS_SHOWN = 4  # actions named per key
+
+
+@_statement_rule(WELL_FORMED)
+def _rule_condition_keys(view: _View, ctx: _Ctx) -> None:
+    """A service condition key that is never in the request context of some of the statement's
+    actions. On an Allow the grant of those actions is void (fails closed, low); on a Deny the guard
+    rail does not stop them (fails open, medium). Only written-out actions of the key's own service
+    are judged; wildcard patterns, NotAction, unknown actions and unknown values are skipped, and
+    global ``aws:`` keys always apply. IfExists operators are judged like the plain ones."""
+    if not view.st.conditions or not (view.st.is_allow or view.st.is_deny):
+        return
+    actions = list(dict.fromkeys(a.strip().lower() for a in _written_actions(view) if not _has_glob_text(a)))
+    if not actions:
+        return
+    problems: list[tuple[str, list[str], list[str]]] = []  # (key, inapplicable, applicable) per key
+    seen: set[str] = set()
+    for cond in view.st.conditions:
+        key = cond.key
+        if not isinstance(key, str) or has_unknown(key) or any(is_unknown(v) for v in cond.values):
+            continue
+        low = key.strip().lower()
+        if low in seen or low.startswith("aws:"):
+            continue
+        seen.add(low)
+        bad: list[str] = []
+        good: list[str] = []
+        for action in actions:
+            applies = condition_key_applies(action, low)
+            if applies is False:
+                bad.append(_canon(action))
+            elif applies:
+                good.append(_canon(action))
+        if bad:
+            problems.append((key.strip(), bad, good))
+    if not problems:
+        return
+    parts = []
+    for key, bad, good in problems[:_KEYS_SHOWN]:
+        fix = (f"move it to a statement with {_list(good, _ACTIONS_SHOWN)} only" if good else
+               "remove it, or give it a statement of the actions it applies to")
+        parts.append(f"{key} does not apply to {_list(bad, _ACTIONS_SHOWN)}: {fix}")
+    more = len(problems) - _KEYS_SHOWN
+    detail = "; ".join(parts) + (f"; and {more} more condition key(s)" if more > 0 else "")
+    if view.st.is_deny:
+        severity = Severity.MEDIUM
+        effect = ("The key is never in the request of those actions, so this Deny does not stop them "
+                  "as intended (it fails open)")
+    else:
+        severity = Severity.LOW
+        effect = ("The key is never in the request of those actions, so this Allow grants them nothing "
+                  "(it fails closed)")
+    ctx.add(WELL_FORMED, severity, f"{view.label}: {detail}. {effect}.", view, problems[0][1][0],
+            _first_resource(view))
+
+
+def _has_glob_text(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
 # ---------------------------------------------------------------------------------------------------
 # Rules: trust policies and resource-policy principals
 
@@ -1182,7 +1244,7 @@ def _rule_trust(view: _View, ctx: _Ctx) -> None:
 
 
 _IDENTITY_RULES = frozenset({WILDCARD_RESOURCES, WILDCARD_ACTIONS, ACTION_RESOURCE_MATCH, NOT_ELEMENTS,
-                             PRIVILEGE_ESCALATION, SENSITIVE_ACCESS, KNOWN_ACTIONS})
+                             PRIVILEGE_ESCALATION, SENSITIVE_ACCESS, KNOWN_ACTIONS, WELL_FORMED})
 _RULES_BY_KIND = {
     "identity": _IDENTITY_RULES,
     "resource": _IDENTITY_RULES | {TRUST_POLICY},

