@@ -102,7 +102,7 @@ def test_wildcard_resources_over_many_star_arns_stay_bounded() -> None:
     actions = [f"s3:{a}" for a in names]
     resources = [f"arn:aws:s3:::bucket-{i}*/*" for i in range(40)]
     findings = of(WILDCARD_RESOURCES, check_identity_policy(doc(allow(actions, resources))))
-    assert 1 <= len(findings) <= 10
+    assert findings and len(findings) <= 10  # reported, but grouped rather than one per ARN
 
 
 def test_no_managed_policy_in_the_snapshot_yields_more_than_a_few_hundred_findings() -> None:
