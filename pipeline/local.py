@@ -32,7 +32,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from pipeline import ROOT
+
 ENDPOINT_RE = re.compile(r"http://127\.0\.0\.1:\d+")
 
 

@@ -47,8 +47,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from least_privilege import UNKNOWN_STRING
 from least_privilege.analysis import EffectivePermissions, effective_permissions
 
+from pipeline import ROOT
 from pipeline.emulator import (
     DENIED_CODES,
     Credentials,
@@ -59,11 +61,9 @@ from pipeline.emulator import (
     ServerEmulator,
     managed_policy_data,
 )
+from shared import PROJECT
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "ai-data-processing"
 ENVIRONMENTS = ("dev", "staging", "prod")
-UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 ROLE_T = "aws:iam/role:Role"
 POLICY_T = "aws:iam/policy:Policy"
@@ -238,7 +238,7 @@ def _cfg(config: Mapping[str, Any], key: str, default: Any = None) -> Any:
 def _res_name(r: Any) -> str:
     for source in (r.inputs, r.outputs):
         name = source.get("name") if isinstance(source, Mapping) else None
-        if isinstance(name, str) and name and name != UNKNOWN_SENTINEL:
+        if isinstance(name, str) and name and name != UNKNOWN_STRING:
             return name
     return str(r.name)
 

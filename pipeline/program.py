@@ -39,11 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from least_privilege import UNKNOWN_STRING
+
 from pipeline import ROOT
 from pipeline.errors import ConfigurationError, PipelineError, ProgramError
 from pipeline.stackconfig import load_project, load_stack_config
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN = UNKNOWN_STRING
 """The engine's sentinel for an unknown (computed) string value, as the pack receives it."""
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"

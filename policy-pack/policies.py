@@ -809,21 +809,25 @@ def _policy_severity(rule: str) -> PolicySeverity:
     return PolicySeverity(RULES[rule].default_severity.label)
 
 
+def _policy_metadata(rule: str) -> dict[str, Any]:
+    """What every policy of this pack declares about itself, from the engine's rule metadata."""
+    info = RULES[rule]
+    return {
+        "name": rule,
+        "description": info.description,
+        "display_name": info.title,
+        "enforcement_level": EnforcementLevel.MANDATORY,
+        "config_schema": _schema(rule),
+        "severity": _policy_severity(rule),
+        "remediation_steps": info.remediation,
+        "tags": ["iam", "least-privilege"],
+    }
+
+
 def _resource_policy(
     rule: str, validate: Callable[[ResourceValidationArgs, ReportViolation], None]
 ) -> ResourceValidationPolicy:
-    info = RULES[rule]
-    return ResourceValidationPolicy(
-        name=rule,
-        description=info.description,
-        display_name=info.title,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=_schema(rule),
-        severity=_policy_severity(rule),
-        remediation_steps=info.remediation,
-        tags=["iam", "least-privilege"],
-    )
+    return ResourceValidationPolicy(validate=validate, **_policy_metadata(rule))
 
 
 def _build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
@@ -831,20 +835,7 @@ def _build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
         _resource_policy(rule, make_rule_validator(rule)) for rule in RESOURCE_RULES
     ]
     policies.append(_resource_policy(PREVIEW_VERIFIABLE, validate_preview_verifiable))
-    info = RULES[BUDGET]
-    policies.append(
-        StackValidationPolicy(
-            name=BUDGET,
-            description=info.description,
-            display_name=info.title,
-            validate=validate_budget,
-            enforcement_level=EnforcementLevel.MANDATORY,
-            config_schema=_schema(BUDGET),
-            severity=_policy_severity(BUDGET),
-            remediation_steps=info.remediation,
-            tags=["iam", "least-privilege"],
-        )
-    )
+    policies.append(StackValidationPolicy(validate=validate_budget, **_policy_metadata(BUDGET)))
     # Last, so every rule policy has stashed its below-threshold findings for the resource.
     policies.append(
         ResourceValidationPolicy(
