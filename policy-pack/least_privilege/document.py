@@ -17,7 +17,9 @@ from typing import Any
 
 from . import UNKNOWN, is_unknown
 from .arn import has_unknown
-from .findings import PREVIEW_VERIFIABLE, WELL_FORMED, Finding, Severity
+from .findings import Finding, Severity
+from .rules.preview_verifiable import RULE as PREVIEW_VERIFIABLE
+from .rules.well_formed import RULE as WELL_FORMED
 
 __all__ = [
     "Condition",
@@ -146,11 +148,11 @@ class _Ctx:
     def bad(self, message: str, statement: str | None = None, severity: Severity = Severity.MEDIUM,
             action: str | None = None, resource: str | None = None) -> None:
         self.malformed = True
-        self.findings.append(Finding(WELL_FORMED, severity, message, statement, action, resource))
+        self.findings.append(Finding(WELL_FORMED.id, severity, message, statement, action, resource))
 
     def unknown(self, message: str, statement: str | None = None, severity: Severity = Severity.MEDIUM,
                 action: str | None = None, resource: str | None = None) -> None:
-        self.findings.append(Finding(PREVIEW_VERIFIABLE, severity, message, statement, action, resource))
+        self.findings.append(Finding(PREVIEW_VERIFIABLE.id, severity, message, statement, action, resource))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ def _parse(document: Any, ctx: _Ctx, require_resource: bool,
     version = _get(doc, "Version")
     version_text: str | None = None
     if version is _MISSING:
-        ctx.findings.append(Finding(WELL_FORMED, Severity.LOW,
+        ctx.findings.append(Finding(WELL_FORMED.id, Severity.LOW,
                                     'the document has no Version; add "Version": "2012-10-17" '
                                     "(without it policy variables are not substituted)"))
     elif is_unknown(version):
@@ -370,7 +372,7 @@ def _parse_statement(raw: Any, index: int, ctx: _Ctx, require_resource: bool,
         if isinstance(sid_raw, str) and not is_unknown(sid_raw):
             sid = sid_raw or None
             if sid and not re.fullmatch(r"[A-Za-z0-9 _.\-]*", sid):
-                ctx.findings.append(Finding(WELL_FORMED, Severity.LOW,
+                ctx.findings.append(Finding(WELL_FORMED.id, Severity.LOW,
                                             f"{label}: Sid {sid!r} has characters identity policies reject; "
                                             "use letters and digits", statement=sid))
         elif not is_unknown(sid_raw):

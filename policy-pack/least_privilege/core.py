@@ -1,0 +1,430 @@
+"""The engine's core: statement views, the rule context and the rule registry, and the helpers that
+several rules share (action/resource fitting, narrowing conditions, the hand-kept lists).
+
+Rules see ``StatementView`` objects: a statement plus its pre-computed action set (kept symbolic for
+``*`` and NotAction, so no rule ever walks the 22,000 catalog actions) and its effectively-star
+resources. Each rule lives in its own module under ``least_privilege.rules`` and registers its checks
+here with ``statement_check`` or ``document_check``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from . import UNKNOWN
+from .arn import effectively_star_reason, has_unknown, resource_fits_template
+from .catalog import ActionInfo, expand_action_pattern_lower, info_for_lower
+from .document import Condition, Statement
+from .findings import Finding, RuleInfo, Severity
+from .settings import Settings
+
+IDENTITY = "identity"
+TRUST = "trust"
+RESOURCE = "resource"
+KINDS: frozenset[str] = frozenset({IDENTITY, TRUST, RESOURCE})
+POLICY_KINDS: frozenset[str] = frozenset({IDENTITY, RESOURCE})  # documents that grant actions on resources
+TRUST_AND_RESOURCE: frozenset[str] = frozenset({TRUST, RESOURCE})  # documents with a Principal
+
+
+# ---------------------------------------------------------------------------------------------------
+# Action sets: symbolic for "*" and NotAction, expanded otherwise
+
+
+def _glob_to_regex(pattern: str) -> str:
+    return re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+
+
+@lru_cache(maxsize=16384)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(_glob_to_regex(pattern), re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSet:
+    """The actions a statement's Action/NotAction covers.
+
+    ``expanded`` is the finite set of lower-case catalog actions for an Action list without ``*``;
+    None when the set is symbolic (``*`` or a NotAction complement). Unknown entries are opaque: they
+    are neither counted as granted nor as everything.
+    """
+
+    patterns: tuple[str, ...]
+    negated: bool
+    opaque: bool
+    expanded: frozenset[str] | None
+
+    @property
+    def is_all(self) -> bool:
+        """Every action (``Action: "*"``, or a NotAction that excludes nothing known)."""
+        return (not self.negated and "*" in self.patterns) or (self.negated and not self.patterns)
+
+    @property
+    def symbolic(self) -> bool:
+        return self.expanded is None
+
+    def contains(self, action_lower: str) -> bool:
+        """Does the set grant this lower-case ``service:action``?"""
+        if self.expanded is not None:
+            return action_lower in self.expanded
+        regex = _patterns_regex(self.patterns)
+        matched = bool(regex.fullmatch(action_lower)) if regex is not None else False
+        return not matched if self.negated else matched
+
+    def intersect(self, universe: frozenset[str]) -> frozenset[str]:
+        """The members of ``universe`` (lower-case names) this set grants; cached per set."""
+        return _intersect(self, universe)
+
+    def services(self) -> frozenset[str] | None:
+        """Service prefixes granted; None when (practically) every service."""
+        if self.expanded is None:
+            if self.negated:
+                return None
+            return None if "*" in self.patterns else frozenset()
+        return frozenset(a.partition(":")[0] for a in self.expanded)
+
+
+@lru_cache(maxsize=1024)
+def _patterns_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation for a symbolic set; compiled only for ``*``/NotAction sets, which are rare."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{_glob_to_regex(p)})" for p in patterns), re.DOTALL)
+
+
+@lru_cache(maxsize=4096)
+def _intersect(aset: ActionSet, universe: frozenset[str]) -> frozenset[str]:
+    if aset.expanded is not None:
+        return aset.expanded & universe
+    return frozenset(a for a in universe if aset.contains(a))
+
+
+@lru_cache(maxsize=4096)
+def _action_set(patterns: tuple[str, ...], negated: bool, opaque: bool) -> ActionSet:
+    valid = tuple(p for p in patterns if p == "*" or ":" in p)
+    expanded: frozenset[str] | None = None
+    if not negated and "*" not in valid:
+        acc: set[str] = set()
+        for p in valid:
+            acc |= expand_action_pattern_lower(p)
+        expanded = frozenset(acc)
+    return ActionSet(valid, negated, opaque, expanded)
+
+
+def statement_action_set(st: Statement) -> ActionSet:
+    negated = st.actions is None and st.not_actions is not None
+    raw = st.not_actions if negated else (st.actions or ())
+    known = tuple(sorted({a.strip().lower() for a in raw or () if isinstance(a, str) and not has_unknown(a)}))
+    opaque = any(a is UNKNOWN or (isinstance(a, str) and has_unknown(a)) for a in raw or ())
+    return _action_set(known, negated, opaque)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Statement views
+
+
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    """A statement plus what every rule needs of it, computed once: its action set (symbolic for ``*``
+    and NotAction), its known resources, and which of them are effectively ``*`` and why."""
+
+    st: Statement
+    actions: ActionSet
+    resources: tuple[str, ...]  # known Resource strings (empty for NotResource)
+    opaque_resources: bool  # some Resource entry is (partly) unknown
+    not_resource: bool
+    star: tuple[tuple[str, str], ...]  # (resource as written, why it is effectively *)
+
+    @property
+    def label(self) -> str:
+        return self.st.label
+
+    @property
+    def on_star(self) -> bool:
+        return bool(self.star)
+
+    @property
+    def literal_star(self) -> bool:
+        return self.not_resource or "*" in self.resources
+
+
+def statement_view(st: Statement) -> StatementView:
+    """The view of one normalised statement."""
+    resources: list[str] = []
+    opaque = False
+    not_resource = st.resources is None and st.not_resources is not None
+    if not not_resource:
+        for r in st.resources or ():
+            if isinstance(r, str):
+                resources.append(r)
+                if has_unknown(r):
+                    opaque = True
+            else:
+                opaque = True
+    star: list[tuple[str, str]] = []
+    if not_resource:
+        excluded = ", ".join(str(r) for r in st.not_resources or () if isinstance(r, str)) or "nothing"
+        star.append((f"NotResource [{excluded}]", f"NotResource grants every resource except {excluded}"))
+    else:
+        for r in resources:
+            reason = effectively_star_reason(r)
+            if reason is not None:
+                star.append((r, reason))
+    return StatementView(st, statement_action_set(st), tuple(resources), opaque, not_resource, tuple(star))
+
+
+@dataclass
+class RuleContext:
+    """One document under analysis: its kind, settings and statement views; rules add findings here."""
+
+    settings: Settings
+    kind: str  # identity | trust | resource
+    views: list[StatementView]
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, rule: str, severity: Severity, message: str, view: StatementView | None = None,
+            action: str | None = None, resource: str | None = None) -> None:
+        """Record a finding of ``rule`` on ``view``'s statement."""
+        self.findings.append(Finding(rule, severity, message, view.label if view else None, action, resource))
+
+
+
+
+StatementCheck = Callable[["StatementView", "RuleContext"], None]
+DocumentCheck = Callable[["RuleContext"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredCheck:
+    """A rule's check function and the document kinds it runs on."""
+
+    rule: str
+    kinds: frozenset[str]
+    check: Callable[..., None]
+
+
+STATEMENT_CHECKS: list[RegisteredCheck] = []  # run once per statement, in registration order
+DOCUMENT_CHECKS: list[RegisteredCheck] = []  # run once per document, after the statement checks
+
+
+def statement_check(rule: RuleInfo, kinds: frozenset[str]) -> Callable[[StatementCheck], StatementCheck]:
+    """Register a per-statement check of ``rule`` for documents of ``kinds``."""
+
+    def register(fn: StatementCheck) -> StatementCheck:
+        STATEMENT_CHECKS.append(RegisteredCheck(rule.id, kinds, fn))
+        return fn
+
+    return register
+
+
+def document_check(rule: RuleInfo, kinds: frozenset[str]) -> Callable[[DocumentCheck], DocumentCheck]:
+    """Register a whole-document check of ``rule`` (it may combine several statements)."""
+
+    def register(fn: DocumentCheck) -> DocumentCheck:
+        DOCUMENT_CHECKS.append(RegisteredCheck(rule.id, kinds, fn))
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def canonical_name(action_lower: str) -> str:
+    info = info_for_lower(action_lower)
+    return info.full if info is not None else action_lower
+
+
+def list_head_text(shown: Iterable[str], total: int) -> str:
+    """Like _list for a pre-truncated head of a longer list of ``total`` items."""
+    head = list(shown)
+    return ", ".join(head) + (f" and {total - len(head)} more" if total > len(head) else "")
+
+
+def list_text(items: Iterable[str], limit: int = 6) -> str:
+    """Human list, truncated: messages must stay readable for ``*:Get*`` (thousands of actions)."""
+    seq = items if isinstance(items, (list, tuple)) else list(items)
+    if len(seq) <= limit:
+        return ", ".join(seq)
+    return ", ".join(seq[:limit]) + f" and {len(seq) - limit} more"
+
+
+def written_actions(view: StatementView) -> list[str]:
+    raw = view.st.actions if view.st.actions is not None else ()
+    return [a for a in raw if isinstance(a, str) and not has_unknown(a)]
+
+
+@lru_cache(maxsize=65536)
+def fits_any_format(resource: str, formats: tuple[str, ...]) -> bool:
+    return any(resource_fits_template(resource, f) for f in formats)
+
+
+def matches_literal_star(resource: str) -> bool:
+    """Does the policy resource pattern match the request resource ``*`` (how star-only actions are
+    authorised)? Only ``*``-like patterns do; an ARN never does."""
+    return len(resource) < 64 and bool(glob_regex(resource).fullmatch("*"))
+
+
+def action_fits(info: ActionInfo, resource: str) -> bool:
+    if has_unknown(resource):
+        return True
+    if info.accepts_only_star:
+        return matches_literal_star(resource)
+    if resource == "*" or (info.star_only and matches_literal_star(resource)):
+        return True
+    return fits_any_format(resource, info.arn_formats)
+
+
+_POSITIVE_OPERATORS = frozenset(
+    {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress",
+     "numericequals", "bool", "datelessthan", "dategreaterthan", "numericlessthan", "numericlessthanequals"}
+)
+
+
+def condition_narrows(cond: Condition, key_ok: Callable[[str], bool]) -> bool:
+    """A condition narrows when its key is a narrowing key, its operator is a positive match (no
+    IfExists: an absent key would pass), and its values are concrete (not unknown, not just ``*``)."""
+    if cond.if_exists or cond.base_operator not in _POSITIVE_OPERATORS:
+        return False
+    if cond.set_qualifier == "forallvalues":
+        return False  # ForAllValues passes when the key is absent or empty
+    if not key_ok(cond.key):
+        return False
+    values = [v for v in cond.values if v is not UNKNOWN]
+    if not values or len(values) != len(cond.values):
+        return False
+    return not any(isinstance(v, str) and v.strip("*?") == "" for v in values)
+
+
+def _lists_module() -> Any:
+    """The hand-kept lists loader (owned elsewhere); imported lazily so a missing file degrades to an
+    empty list instead of breaking every rule."""
+    try:
+        from . import lists
+    except Exception:  # pragma: no cover - only while the lists are being written
+        return None
+    return lists
+
+
+@lru_cache(maxsize=1)
+def sensitive_actions() -> Mapping[str, str]:
+    """Lower-case sensitive action -> why (credential exposure and sensitive-data reads)."""
+    lists = _lists_module()
+    out: dict[str, str] = {}
+    if lists is None:
+        return out
+    try:
+        for kind, fn_name in (("returns credentials", "credential_exposure_actions"),
+                              ("reads sensitive data", "data_access_actions")):
+            fn = getattr(lists, fn_name, None)
+            if fn is None:
+                continue
+            for action in fn():
+                reason = lists.sensitive_action_reason(action) if hasattr(lists, "sensitive_action_reason") \
+                    else None
+                out.setdefault(str(action).lower(), reason or kind)
+        if not out and hasattr(lists, "sensitive_actions"):
+            for action in lists.sensitive_actions():
+                out[str(action).lower()] = "sensitive"
+    except Exception:
+        return {}
+    return out
+
+
+@lru_cache(maxsize=1)
+def escalation_universe() -> frozenset[str]:
+    """Every lower-case action that takes part in some escalation method."""
+    return frozenset(a for m in escalation_methods() for a in m.actions)
+
+
+@lru_cache(maxsize=1)
+def sensitive_universe() -> frozenset[str]:
+    return frozenset(sensitive_actions())
+
+
+@lru_cache(maxsize=1)
+def escalation_methods() -> tuple[Any, ...]:
+    lists = _lists_module()
+    if lists is None:
+        return ()
+    try:
+        return tuple(lists.escalation_methods())
+    except Exception:
+        return ()
+
+
+def _is_narrowing_key(key: str) -> bool:
+    lists = _lists_module()
+    fn = getattr(lists, "is_narrowing_condition_key", None) if lists is not None else None
+    if fn is None:
+        return False
+    try:
+        return bool(fn(key))
+    except Exception:
+        return False
+
+
+def narrowing_conditions_for(view: StatementView, service: str) -> list[Condition]:
+    def key_ok(key: str) -> bool:
+        prefix = key.split(":", 1)[0].lower()
+        return prefix in ("aws", service) and _is_narrowing_key(key)
+
+    return [c for c in view.st.conditions if condition_narrows(c, key_ok)]
+
+
+def format_hint(info: ActionInfo) -> str:
+    required = [f for rt in info.resource_types if rt.required for f in rt.arn_formats]
+    formats = tuple(required) or info.arn_formats
+    if not formats:
+        return '"*"'
+    hint = formats[-1] if info.service == "s3" else formats[0]
+    hint = hint.replace("${Partition}", "aws").replace("${Region}", "<region>")
+    return hint.replace("${Account}", "<account>")
+
+
+
+def first_resource(view: StatementView) -> str | None:
+    if view.not_resource:
+        return view.star[0][0] if view.star else None
+    return view.resources[0] if view.resources else None
+
+
+def has_glob_text(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def glob_match(pattern: str, value: str) -> bool:
+    return bool(glob_regex(pattern).fullmatch(value))
+
+
+# An AWS-managed policy ARN; ``name`` is the policy name without its path.
+AWS_MANAGED_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::aws:policy/(?:[^/]+/)*(?P<name>[^/]+)$")
+
+
+def managed_document(arn: str) -> Any:
+    """The bundled snapshot's document of an AWS-managed policy ARN, or None when it has none."""
+    try:
+        from .managed_policies import managed_policy_document
+    except Exception:  # pragma: no cover - while the snapshot module is being written
+        return None
+    try:
+        return managed_policy_document(arn)
+    except Exception:
+        return None
+
+
+def apply_overrides(findings: list[Finding], settings: Settings) -> list[Finding]:
+    """The findings with the configured per-rule severity overrides applied."""
+    overrides = settings.severity_overrides
+    if not overrides:
+        return findings
+    out = []
+    for f in findings:
+        sev = overrides.get(f.rule)
+        out.append(Finding(f.rule, Severity.parse(sev), f.message, f.statement, f.action, f.resource)
+                   if sev is not None else f)
+    return out

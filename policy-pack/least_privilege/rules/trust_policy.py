@@ -1,0 +1,147 @@
+"""Rule iam-trust-policy: who may assume the role (trust policy) or use the resource (resource
+policy)."""
+
+from __future__ import annotations
+
+import re
+
+from ..arn import parse_arn
+from ..core import TRUST_AND_RESOURCE, RuleContext, StatementView, condition_narrows, statement_check
+from ..document import Condition, Principal
+from ..findings import RuleInfo, Severity
+
+RULE = RuleInfo(
+    id="iam-trust-policy",
+    title="Trust policies name who may assume the role",
+    description=(
+        "Role trust policies must not trust any principal (`*` in string or object form, "
+        "arn:aws:iam::*:root), cross-account roots need sts:ExternalId or aws:PrincipalOrgID, OIDC "
+        "federation (GitHub) needs sub and aud conditions, and service principals must be on the allow list."
+    ),
+    default_severity=Severity.HIGH,
+    remediation=(
+        "Trust only the specific service, account or federated identity, with the narrowing "
+        "conditions."
+    ),
+)
+
+
+_ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithwebidentity", "sts:assumerolewithsaml")
+_ANY_PRINCIPAL_NARROWING = ("aws:principalorgid", "aws:principalaccount", "aws:principalarn", "aws:sourcearn",
+                            "aws:sourceaccount", "aws:principalorgpaths", "aws:sourcevpce", "aws:sourcevpc",
+                            "aws:sourceip", "aws:sourceorgid", "aws:userid")
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_ROOT_RE = re.compile(r"^arn:aws[a-z\-]*:iam::(?P<acct>[^:]+):root$")
+
+
+def _any_principal_narrowing(cond: Condition) -> bool:
+    return condition_narrows(cond, lambda k: k.lower() in _ANY_PRINCIPAL_NARROWING)
+
+
+def _principal_is_any(value: str) -> bool:
+    if value == "*":
+        return True
+    m = _ROOT_RE.match(value)
+    if m and ("*" in m.group("acct") or "?" in m.group("acct")):
+        return True
+    arn = parse_arn(value)
+    return arn is not None and ("*" in arn.account or (arn.resource.strip("*") == "" and arn.resource != ""))
+
+
+def _cond_keys(view: StatementView) -> dict[str, list[Condition]]:
+    out: dict[str, list[Condition]] = {}
+    for c in view.st.conditions:
+        out.setdefault(c.key.lower(), []).append(c)
+    return out
+
+
+def _check_principals(view: StatementView, ctx: RuleContext, principal: Principal, *, negated: bool) -> None:
+    is_trust = ctx.kind == "trust"
+    if is_trust and not any(view.actions.contains(a) for a in _ASSUME_ACTIONS) and not view.actions.opaque:
+        return
+    noun = "assume this role" if is_trust else "use this resource"
+    narrowed = [c for c in view.st.conditions if _any_principal_narrowing(c)]
+    any_values = [v for _, v in principal.entries if isinstance(v, str) and _principal_is_any(v)]
+    if negated or principal.any or any_values:
+        what = "NotPrincipal (every principal except the listed ones)" if negated else \
+            ("Principal \"*\"" if principal.any else f"Principal {any_values[0]}")
+        if narrowed:
+            ctx.add(RULE.id, Severity.HIGH,
+                    f"{view.label}: {what} lets any AWS principal {noun}; the condition on {narrowed[0].key} "
+                    "narrows it, but name the trusted principals instead.", view, None, None)
+        else:
+            ctx.add(RULE.id, Severity.CRITICAL,
+                    f"{view.label}: {what} lets anyone {noun}; name the trusted service, account or "
+                    "federated identity.", view, None, None)
+        return
+    keys = _cond_keys(view)
+    for kind, value in principal.entries:
+        if not isinstance(value, str):
+            continue
+        if kind == "AWS":
+            m = _ROOT_RE.match(value)
+            acct = value if _ACCOUNT_RE.match(value) else (m.group("acct") if m else None)
+            if acct is None or (ctx.settings.account_id and acct == ctx.settings.account_id):
+                continue
+            if not is_trust:
+                continue
+            guarded = [c for k in ("sts:externalid", "aws:principalorgid") for c in keys.get(k, [])
+                       if condition_narrows(c, lambda _k: True)]
+            if not guarded:
+                ctx.add(RULE.id, Severity.MEDIUM,
+                        f"{view.label}: account {acct} (root) can {noun} without an sts:ExternalId or "
+                        "aws:PrincipalOrgID condition; add one to prevent confused-deputy use, or trust a "
+                        "specific role.", view, None, value)
+        elif kind == "Service":
+            if not is_trust:
+                continue
+            if value.lower() not in {s.lower() for s in ctx.settings.allowed_service_principals}:
+                allowed = ", ".join(sorted(ctx.settings.allowed_service_principals))
+                ctx.add(RULE.id, Severity.HIGH,
+                        f"{view.label}: service principal {value} is not on this environment's allow list "
+                        f"({allowed}); trust only the compute service the job runs on.", view, None, value)
+        elif kind == "Federated":
+            host = _oidc_host(value)
+            if host is None:
+                continue
+            missing = [k for k in ("sub", "aud") if not any(
+                condition_narrows(c, lambda _k: True) for c in keys.get(f"{host}:{k}", []))]
+            if host == "cognito-identity.amazonaws.com":
+                missing = [k for k in missing if k == "aud"]
+            if missing:
+                ctx.add(RULE.id, Severity.MEDIUM,
+                        f"{view.label}: OIDC provider {host} can {noun} without "
+                        f"{' and '.join(f'{host}:{k}' for k in missing)} condition(s); pin the audience "
+                        "(sts.amazonaws.com) and the subject (e.g. repo:org/repo:ref:refs/heads/main).",
+                        view, None, value)
+            else:
+                broad = [v for c in keys.get(f"{host}:sub", []) for v in c.values
+                         if isinstance(v, str) and (v.strip("*") == "" or re.fullmatch(r"repo:\*.*", v))]
+                if broad:
+                    ctx.add(RULE.id, Severity.MEDIUM,
+                            f"{view.label}: the {host}:sub condition {broad[0]!r} admits any repository; "
+                            "name the repository (and branch or environment).", view, None, value)
+
+
+def _oidc_host(value: str) -> str | None:
+    if ":oidc-provider/" in value:
+        return value.split(":oidc-provider/", 1)[1].lower()
+    if value.lower() in ("cognito-identity.amazonaws.com", "accounts.google.com", "graph.facebook.com",
+                         "www.amazon.com"):
+        return value.lower()
+    return None
+
+
+@statement_check(RULE, TRUST_AND_RESOURCE)
+def _rule_trust(view: StatementView, ctx: RuleContext) -> None:
+    """Who may assume the role (trust) or use the resource (resource policy)."""
+    if ctx.kind == "identity" or not view.st.is_allow:
+        return
+    if view.st.not_principal is not None:
+        _check_principals(view, ctx, view.st.not_principal, negated=True)
+    elif view.st.principal is not None and not view.st.principal.unknown:
+        _check_principals(view, ctx, view.st.principal, negated=False)
+    elif view.st.principal is not None:
+        _check_principals(view, ctx, Principal(False, tuple(e for e in view.st.principal.entries
+                                                            if isinstance(e[1], str))), negated=False)
+

@@ -1,0 +1,126 @@
+"""Rule iam-no-wildcard-resources: `*` and effectively-star resources on actions that support
+resource-level scoping."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..catalog import (
+    ActionInfo,
+    expand_action_pattern_lower,
+    info_for_lower,
+)
+from ..core import (
+    POLICY_KINDS,
+    RuleContext,
+    StatementView,
+    action_fits,
+    format_hint,
+    list_head_text,
+    list_text,
+    statement_check,
+    written_actions,
+)
+from ..findings import RuleInfo, Severity
+
+RULE = RuleInfo(
+    id="iam-no-wildcard-resources",
+    title="No wildcard resources",
+    description=(
+        "Allow statements must name the resources they grant: `*` and effectively-star ARNs (a wildcard in "
+        "partition, service, region or account, in a bucket name, `arn:aws:s3:::*`, `*/*`, "
+        "`arn:aws:iam::*:role/*`) are reported for actions that support resource-level scoping. Actions "
+        "the catalog only accepts on `*` are reported at low severity unless the configuration forbids them."
+    ),
+    default_severity=Severity.HIGH,
+    remediation=(
+        "Replace the wildcard with the exact ARNs (bucket, bucket/prefix/*, role, key) the workload "
+        "uses."
+    ),
+)
+
+
+@lru_cache(maxsize=32768)
+def _wildcard_split(
+    pattern: str, resource: str, literal: bool
+) -> tuple[tuple[ActionInfo, ...], tuple[str, ...]]:
+    """(scopable actions the resource fits, star-only action names) for one pattern on one star resource."""
+    scopable: list[ActionInfo] = []
+    star_only: list[str] = []
+    for a in sorted(expand_action_pattern_lower(pattern)):
+        info = info_for_lower(a)
+        if info is None:
+            continue
+        if info.star_only:
+            if literal or resource.startswith("*"):
+                star_only.append(info.full)
+        elif action_fits(info, resource):
+            scopable.append(info)
+    return tuple(scopable), tuple(star_only)
+
+
+_MAX_PER_ACTION_FINDINGS = 10  # beyond this, one grouped finding per statement and resource
+
+
+@lru_cache(maxsize=1024)
+def _merged_names(parts: tuple[tuple[str, ...], ...]) -> list[str]:
+    return sorted(set().union(*parts))
+
+
+@statement_check(RULE, POLICY_KINDS)
+def _rule_wildcard_resources(view: StatementView, ctx: RuleContext) -> None:
+    """`*` and effectively-star resources on actions that support resource-level scoping."""
+    if not view.st.is_allow or not view.star:
+        return
+    acts = view.actions
+    for resource, reason in view.star:
+        literal = resource == "*" or resource.startswith("NotResource")
+        if acts.symbolic:
+            what = "Action \"*\"" if acts.is_all else f"NotAction [{list_text(acts.patterns)}]"
+            severity = Severity.CRITICAL if literal and (acts.is_all or acts.negated) else Severity.HIGH
+            ctx.add(RULE.id, severity,
+                    f"{view.label}: {what} on {resource}: {reason}; this grants every action on it. List the "
+                    "actions the workload calls and name the ARNs it uses.", view, what, resource)
+            continue
+        star_parts: list[tuple[str, ...]] = []
+        entries: list[tuple[str, tuple[ActionInfo, ...]]] = []
+        for written in written_actions(view):
+            fit_resource = "*" if resource.startswith("NotResource") else resource
+            scopable, star_names = _wildcard_split(written.strip().lower(), fit_resource, literal)
+            if star_names:
+                star_parts.append(star_names)
+            if scopable:
+                entries.append((written, scopable))
+        if len(entries) > _MAX_PER_ACTION_FINDINGS:
+            names = sorted({i.full for _, sc in entries for i in sc})
+            ctx.add(RULE.id, Severity.HIGH,
+                    f"{view.label}: {list_text(names)} on {resource}: {reason}. These {len(names)} actions "
+                    "support resource-level scoping; name the resources they need.",
+                    view, entries[0][0], resource)
+        else:
+            for written, scopable in entries:
+                if len(scopable) == 1 and written.lower() == scopable[0].full.lower():
+                    info = scopable[0]
+                    ctx.add(RULE.id, Severity.HIGH,
+                            f"{view.label}: {info.full} on {resource}: {reason}. {info.full} supports "
+                            f"resource-level scoping; name the resources, e.g. {format_hint(info)}.",
+                            view, info.full, resource)
+                else:
+                    ctx.add(RULE.id, Severity.HIGH,
+                            f"{view.label}: {written} on {resource}: {reason}. {len(scopable)} of the "
+                            "actions it covers support resource-level scoping "
+                            f"({list_head_text([i.full for i in scopable[:6]], len(scopable))}); name the "
+                            "resources they need.", view, written, resource)
+        if star_parts:
+            names = list(star_parts[0]) if len(star_parts) == 1 else _merged_names(tuple(star_parts))
+            if ctx.settings.forbid_star_only_actions:
+                ctx.add(RULE.id, Severity.MEDIUM,
+                        f"{view.label}: {list_text(names)} on {resource}: these actions can only be granted "
+                        "on \"*\" and this environment forbids them; remove them or move them to an approved "
+                        "policy.", view, names[0], resource)
+            else:
+                ctx.add(RULE.id, Severity.LOW,
+                        f"{view.label}: {list_text(names)} on {resource}: allowed, these actions can only be "
+                        "granted on \"*\" (for some or all calls the request names no resource).",
+                        view, names[0], resource)
+

@@ -1,0 +1,72 @@
+"""Engine settings: one ``Settings`` per environment and policy, built from pack config or CLI flags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .findings import Severity
+
+DEFAULT_ALLOWED_SERVICE_PRINCIPALS: frozenset[str] = frozenset(
+    {
+        "ec2.amazonaws.com",
+        "sagemaker.amazonaws.com",
+        "batch.amazonaws.com",
+        "ecs-tasks.amazonaws.com",
+        "lambda.amazonaws.com",
+        "bedrock.amazonaws.com",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Engine configuration (one per environment/policy); every field has a safe default."""
+
+    forbid_star_only_actions: bool = False
+    allowed_service_principals: frozenset[str] = DEFAULT_ALLOWED_SERVICE_PRINCIPALS
+    managed_allow: frozenset[str] = frozenset()
+    managed_deny: frozenset[str] = frozenset()
+    # Applied after the rules run, so not part of equality/hash (the rule results are cached per Settings).
+    severity_overrides: Mapping[str, Severity] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False, compare=False
+    )
+    # The stack's own account: trusts of its root are same-account, not cross-account. None = unknown,
+    # so every account root in a trust policy is treated as potentially cross-account.
+    account_id: str | None = None
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+def settings_from_config(config: Mapping[str, Any]) -> Settings:
+    """Build Settings from camelCase or snake_case config keys (pack config, CLI); unknown keys ignored."""
+
+    def pick(*names: str) -> Any:
+        for name in names:
+            if name in config:
+                return config[name]
+        return None
+
+    kwargs: dict[str, Any] = {}
+    value = pick("forbidStarOnlyActions", "forbid_star_only_actions")
+    if value is not None:
+        kwargs["forbid_star_only_actions"] = bool(value)
+    value = pick("allowedServicePrincipals", "allowed_service_principals")
+    if value is not None:
+        kwargs["allowed_service_principals"] = frozenset(str(v).lower() for v in value)
+    value = pick("allowedManagedPolicies", "managedAllow", "managed_allow")
+    if value is not None:
+        kwargs["managed_allow"] = frozenset(str(v) for v in value)
+    value = pick("deniedManagedPolicies", "managedDeny", "managed_deny")
+    if value is not None:
+        kwargs["managed_deny"] = frozenset(str(v) for v in value)
+    value = pick("severityOverrides", "severity_overrides")
+    if value is not None:
+        kwargs["severity_overrides"] = MappingProxyType({str(k): Severity.parse(v) for k, v in value.items()})
+    value = pick("accountId", "account_id")
+    if value is not None:
+        kwargs["account_id"] = str(value)
+    return Settings(**kwargs)
