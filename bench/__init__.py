@@ -1,4 +1,4 @@
-"""Benchmark and robustness suite for the least-privilege engine and pack (issue 7).
+"""Benchmark and robustness suite for the least-privilege engine and pack.
 
 `python -m bench` (via `make bench`) times our engine against Parliament and Cloudsplaining on the
 same documents, times the pack and the offline check, runs the long fuzz profile, and prints one JSON

@@ -95,8 +95,8 @@ def copy_project(dest: Path) -> Path:
 
 
 def _run_check(stack: str, project_dir: Path, stack_file: Path) -> Any:
-    """Call pipeline.check.check_stack with whichever of project_dir/stack_file it accepts."""
-    from pipeline.check import check_stack
+    """Call pipeline.preview.check.check_stack with whichever of project_dir/stack_file it accepts."""
+    from pipeline.preview.check import check_stack
 
     params = inspect.signature(check_stack).parameters
     kwargs: dict[str, Any] = {}
@@ -105,7 +105,7 @@ def _run_check(stack: str, project_dir: Path, stack_file: Path) -> Any:
     if "stack_file" in params:
         kwargs["stack_file"] = stack_file
     if not kwargs:
-        raise RuntimeError("pipeline.check.check_stack accepts neither project_dir nor stack_file")
+        raise RuntimeError("pipeline.preview.check.check_stack accepts neither project_dir nor stack_file")
     return check_stack(stack, **kwargs)
 
 

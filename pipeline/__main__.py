@@ -24,11 +24,14 @@ STARTED = time.perf_counter()
 
 # subcommand -> (module, one-line help shown even when the module is not loaded)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("pipeline.check", "offline policy preview of the stacks (the verdict of `pulumi preview`)"),
-    "access-matrix": ("pipeline.matrix", "prove each role's access on the moto emulator"),
-    "promote": ("pipeline.promote", "promote dev -> staging -> prod, each stage gated by the pack"),
-    "baseline": ("pipeline.promote", "rewrite the reviewed baseline of a stack (--check: compare)"),
-    "local-up": ("pipeline.local", "deploy a stack against the local AWS emulator"),
+    "check": (
+        "pipeline.preview.check",
+        "offline policy preview of the stacks (the verdict of `pulumi preview`)",
+    ),
+    "access-matrix": ("pipeline.emulator.matrix", "prove each role's access on the moto emulator"),
+    "promote": ("pipeline.promotion.promote", "promote dev -> staging -> prod, each stage gated by the pack"),
+    "baseline": ("pipeline.promotion.promote", "rewrite the reviewed baseline of a stack (--check: compare)"),
+    "local-up": ("pipeline.emulator.local", "deploy a stack against the local AWS emulator"),
 }
 
 

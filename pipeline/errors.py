@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.program import ProgramRun
+    from pipeline.recording import ProgramRun
 
 
 class PipelineError(Exception):

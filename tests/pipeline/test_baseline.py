@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import ROOT, STACKS
-from pipeline.baseline import write_baseline
-from pipeline.permissions import diff_baseline, parse_baseline
-from pipeline.promote import ProjectPaths, effective_roles
+from pipeline.promotion.baseline import write_baseline
+from pipeline.promotion.permissions import diff_baseline, parse_baseline
+from pipeline.promotion.promote import ProjectPaths, effective_roles
 
 
 def widened_staging(tmp_path: Path) -> Path:

@@ -12,7 +12,7 @@ import pipeline.__main__ as cli
 def test_check_is_registered_and_parses_options() -> None:
     parser = cli.build_parser("check")
     args = parser.parse_args(["check", "--stack", "prod", "--json"])
-    assert args.stack == "prod" and args.json and args._module.__name__ == "pipeline.check"
+    assert args.stack == "prod" and args.json and args._module.__name__ == "pipeline.preview.check"
 
 
 def test_every_subcommand_is_listed_even_when_not_loaded() -> None:
@@ -51,7 +51,8 @@ def test_choosing_check_does_not_import_the_emulator_or_automation() -> None:
 
     code = (
         "import sys; import pipeline.__main__ as cli; cli.build_parser('check'); "
-        "print(sorted(m for m in ('moto', 'pipeline.matrix', 'pulumi.automation') if m in sys.modules))"
+        "print(sorted(m for m in ('moto', 'pipeline.emulator.matrix', 'pulumi.automation') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -21,15 +21,16 @@ from typing import Any
 import pytest
 
 from pipeline import ROOT
-from pipeline.check import StackReport, check_stack
-from pipeline.packclient import (
+from pipeline.preview.check import StackReport, check_stack
+from pipeline.preview.packclient import (
     PackInfo,
     PolicyInfo,
     engine_properties,
     load_pack_config,
     reconcile_pack_config,
 )
-from pipeline.program import RecordedResource, run_program
+from pipeline.program import run_program
+from pipeline.recording import RecordedResource
 
 PACK = ROOT / "policy-pack"
 PROGRAMS = Path(__file__).parent / "fixtures" / "programs"

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from pipeline import ROOT
-from pipeline.check import check_stack
 from pipeline.errors import LiveError
-from pipeline.live import live_check_stack, policy_events, violations_from_events
+from pipeline.preview.check import check_stack
+from pipeline.preview.live import live_check_stack, policy_events, violations_from_events
 
 
 @pytest.mark.cli
@@ -81,7 +81,7 @@ def test_event_log_parsing() -> None:
 
 def test_live_never_dirties_the_tracked_stack_file(tmp_path: Path) -> None:
     """`stack select --create` writes a salt into the stack file; it moves to .state, the file is restored."""
-    from pipeline.live import select_stack
+    from pipeline.preview.live import select_stack
 
     fake = tmp_path / "pulumi"
     fake.write_text('#!/bin/sh\necho "encryptionsalt: v1:SALT" >> Pulumi.dev.yaml\n', encoding="utf-8")
@@ -95,7 +95,7 @@ def test_live_never_dirties_the_tracked_stack_file(tmp_path: Path) -> None:
 
 
 def test_live_stack_file_adds_salt_and_offline_provider_settings() -> None:
-    from pipeline.live import live_stack_file
+    from pipeline.preview.live import live_stack_file
 
     text = live_stack_file(
         "config:\n  aws:region: eu-west-1\n", "encryptionsalt: v1:S", {"HOME": "/nonexistent"}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import ROOT
-from pipeline.check import StackReport, check_stacks
-from pipeline.report import permission_rows, render_text, to_json, to_sarif
+from pipeline.preview.check import StackReport, check_stacks
+from pipeline.preview.report import permission_rows, render_text, to_json, to_sarif
 from pipeline.stackconfig import load_stack_config
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import ROOT
-from pipeline.check import StackReport, check_stack
-from pipeline.report import to_sarif
+from pipeline.preview.check import StackReport, check_stack
+from pipeline.preview.report import to_sarif
 from pipeline.stackconfig import role_line
 
 HERE = Path(__file__).parent

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import local
-from pipeline.local import (
+from pipeline.emulator import local
+from pipeline.emulator.local import (
     create_stack,
     generated_config,
     localized_config,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from pipeline import matrix
-from pipeline.matrix import (
+from pipeline.emulator import matrix
+from pipeline.emulator.matrix import (
     ALLOWED,
     DENIED,
     MISMATCH,

@@ -1,4 +1,4 @@
-"""The seed configuration (issue 2) as a regression fixture, judged by moto.
+"""The seed configuration as a regression fixture, judged by moto.
 
 One EC2 role, ``ReadOnlyAccess`` attached, and a custom policy with ``s3:ListBucket``, ``s3:GetObject``
 and ``s3:PutObject`` on ``arn:aws:s3:::example-bucket/*``. The fixture is written in the RecordedResource
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.matrix import ALLOWED, DENIED, MISMATCH, PASS, MatrixResult, load_run_file, run_matrix
+from pipeline.emulator.matrix import ALLOWED, DENIED, MISMATCH, PASS, MatrixResult, load_run_file, run_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = Path(__file__).parent / "fixtures" / "seed" / "run.json"

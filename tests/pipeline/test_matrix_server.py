@@ -1,7 +1,7 @@
 """The matrix against a moto *server* on loopback: the path `make local-up` uses after `pulumi up`.
 
-The server is started here (``python -m pipeline.emulator serve`` on a free 127.0.0.1 port), used twice,
-and stopped. The first run deploys the stack's roles itself (as ``pulumi up`` would); the second treats
+The server is started here (``python -m pipeline.emulator.moto_aws serve`` on a free 127.0.0.1 port), used
+twice, and stopped. The first run deploys the stack's roles itself (as ``pulumi up`` would); the second treats
 them as already deployed (``deploy=False``, the local-up mode), which must leave their trust policies
 as they were.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.emulator import DUMMY_KEY, MotoServer, ServerEmulator
-from pipeline.matrix import ALLOWED, DENIED, MatrixResult, attached_managed_arns, run_matrix
+from pipeline.emulator.matrix import ALLOWED, DENIED, MatrixResult, attached_managed_arns, run_matrix
+from pipeline.emulator.moto_aws import DUMMY_KEY, MotoServer, ServerEmulator
 from pipeline.program import run_program
 
 STACK = "dev"

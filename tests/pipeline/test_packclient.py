@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigurationError, PackError
-from pipeline.packclient import (
+from pipeline.preview.packclient import (
     PackInfo,
     PolicyConfigValue,
     PolicyInfo,
@@ -19,7 +19,8 @@ from pipeline.packclient import (
     reconcile_pack_config,
     validate_schema,
 )
-from pipeline.program import RESOURCE_SIG, SIG_KEY, UNKNOWN, run_program
+from pipeline.program import run_program
+from pipeline.recording import RESOURCE_SIG, SIG_KEY, UNKNOWN
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 PACK = FIXTURE / "policy-pack"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigurationError, ProgramError
-from pipeline.program import UNKNOWN, ProgramRun, RecordedResource, engine_urn, run_program
+from pipeline.program import engine_urn, run_program
+from pipeline.recording import UNKNOWN, ProgramRun, RecordedResource
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-import pipeline.promote as promote_mod
-from pipeline.deploy import AutomationBackend, classify_error, commit_from_message
-from pipeline.promote import (
+import pipeline.promotion.promote as promote_mod
+from pipeline.promotion.deploy import AutomationBackend, classify_error, commit_from_message
+from pipeline.promotion.promote import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_REFUSED,
@@ -126,7 +126,7 @@ fail("error: fake pulumi does not know: " + " ".join(argv))
 @pytest.fixture(scope="module")
 def stock_outputs() -> dict[str, Any]:
     """What each stock stack exports, from the program under mocks (computed once for the module)."""
-    from pipeline.promote import effective_roles
+    from pipeline.promotion.promote import effective_roles
 
     return {
         s: {"roles": effective_roles(s, ProjectPaths()), "accountId": "x", "stack": s}

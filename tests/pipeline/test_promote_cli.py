@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from pipeline import ROOT
-from pipeline.promote import (
+from pipeline.promotion.promote import (
     EXIT_ERROR,
     EXIT_OK,
     ProjectPaths,
@@ -169,7 +169,7 @@ def test_whole_promotion_against_the_local_emulator(tmp_path: Path, monkeypatch:
         pytest.skip(problem)
     if not _aws_plugin_installed():
         pytest.skip("the Pulumi AWS resource plugin is not installed (`pulumi plugin install resource aws`)")
-    from pipeline.emulator import EmulatorError, MotoServer
+    from pipeline.emulator.moto_aws import EmulatorError, MotoServer
 
     project = copy_project(tmp_path / "project")
     state = tmp_path / "state"

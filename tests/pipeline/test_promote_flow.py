@@ -16,10 +16,17 @@ import pytest
 from pulumi.automation import errors as auto_errors
 from pulumi.automation._cmd import CommandResult
 
-import pipeline.promote as promote_mod
-from pipeline.deploy import AnalyzeOutcome, OperationOutcome, PolicyViolation, classify_error
-from pipeline.permissions import baseline_document, dump_baseline
-from pipeline.promote import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, CheckSummary, ProjectPaths, PromoteRequest
+import pipeline.promotion.promote as promote_mod
+from pipeline.promotion.deploy import AnalyzeOutcome, OperationOutcome, PolicyViolation, classify_error
+from pipeline.promotion.permissions import baseline_document, dump_baseline
+from pipeline.promotion.promote import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    CheckSummary,
+    ProjectPaths,
+    PromoteRequest,
+)
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CANT_RUN = (

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-import pipeline.promote as promote_mod
+import pipeline.promotion.promote as promote_mod
 from pipeline import ROOT
-from pipeline.baseline import write_baseline
-from pipeline.promote import EXIT_OK, EXIT_REFUSED, ProjectPaths, PromoteRequest, promote
+from pipeline.promotion.baseline import write_baseline
+from pipeline.promotion.promote import EXIT_OK, EXIT_REFUSED, ProjectPaths, PromoteRequest, promote
 
 PROJECT = "ai-data-processing"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.permissions import (
+from pipeline.promotion.permissions import (
     Grant,
     PermissionModelError,
     baseline_document,

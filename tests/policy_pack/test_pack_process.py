@@ -338,8 +338,8 @@ def test_env_configs_name_only_real_policies_and_keep_wildcards_mandatory(stack:
 
 def test_env_configs_pass_the_engines_schema_validation() -> None:
     """Each config file reconciles against the schemas the running pack reports, as the CLI validates it
-    (pipeline.packclient mirrors ReconcilePolicyPackConfig + gojsonschema)."""
-    from pipeline.packclient import PolicyPackProcess, load_pack_config, reconcile_pack_config
+    (pipeline.preview.packclient mirrors ReconcilePolicyPackConfig + gojsonschema)."""
+    from pipeline.preview.packclient import PolicyPackProcess, load_pack_config, reconcile_pack_config
 
     with PolicyPackProcess(PACK_DIR, project="ai-data-processing", stack="prod", dry_run=True) as pack:
         pack.wait_ready()

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from pipeline import ROOT
-from pipeline.program import STACK_TYPE, UNKNOWN, ProgramRun, RecordedResource, run_program
+from pipeline.program import run_program
+from pipeline.recording import STACK_TYPE, UNKNOWN, ProgramRun, RecordedResource
 from pipeline.stackconfig import load_project, resolve_stack_values, to_runtime_string
 
 PROJECT = "ai-data-processing"

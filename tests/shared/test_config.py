@@ -13,7 +13,8 @@ import pytest
 
 from pipeline import ROOT
 from pipeline.errors import ConfigurationError
-from pipeline.program import ProgramRun, run_program
+from pipeline.program import run_program
+from pipeline.recording import ProgramRun
 from pipeline.stackconfig import load_stack_config
 from shared.config import AI_SERVICES, ConfigError, bucket_name_problem, parse_stack_config
 

@@ -1,8 +1,9 @@
 """The online half of a promotion stage, on Pulumi's Automation API (``pulumi.automation``).
 
-Why a separate module: the promotion flow (``pipeline.promote``) only talks to the small ``StageBackend``
-protocol below, so its gating logic (order, commit gate, prod confirmation, stop-on-violation) is tested
-with an in-memory fake, while ``AutomationBackend`` is the one place that shells out to the ``pulumi`` CLI.
+Why a separate module: the promotion flow (``pipeline.promotion.promote``) only talks to the small
+``StageBackend`` protocol below, so its gating logic (order, commit gate, prod confirmation,
+stop-on-violation) is tested with an in-memory fake, while ``AutomationBackend`` is the one place that
+shells out to the ``pulumi`` CLI.
 
 Facts this relies on (pulumi 3.272.0 ``pulumi/automation``):
 * ``LocalWorkspace`` runs ``pulumi version`` when constructed; a missing CLI surfaces as

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigurationError, PackError
-from pipeline.program import RESOURCE_SIG, SIG_KEY, RecordedResource
+from pipeline.recording import RESOURCE_SIG, SIG_KEY, RecordedResource
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}

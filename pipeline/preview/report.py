@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT
-from pipeline.check import StackReport, Violation
+from pipeline.preview.verdict import StackReport, Violation
 from pipeline.stackconfig import find_line, role_line
 
 MAX_PER_POLICY = 8

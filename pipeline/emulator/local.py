@@ -5,8 +5,8 @@
 Why: the offline check and the in-process matrix never run the real CLI, the real AWS provider or the
 real policy-pack plugin. This does, without an AWS account:
 
-1. start the emulator (``python -m pipeline.emulator serve``: ``moto_server`` plus the pack's AWS-managed
-   policy documents) on a free 127.0.0.1 port;
+1. start the emulator (``python -m pipeline.emulator.moto_aws serve``: ``moto_server`` plus the pack's
+   AWS-managed policy documents) on a free 127.0.0.1 port;
 2. ``pulumi up --stack local --policy-pack policy-pack --policy-pack-config policy-pack/config/dev.json``
    with ``PULUMI_BACKEND_URL=file://<repo>/.state``, the passphrase from ``PULUMI_CONFIG_PASSPHRASE``, and
    ``--config-file`` pointing at ``.state/Pulumi.local.generated.yaml``: ``Pulumi.local.yaml`` with the
@@ -137,8 +137,8 @@ def local_up(
     if why:
         print(f"local-up: {why}", file=sys.stderr)
         return 2
-    from pipeline.emulator import EmulatorError, MotoServer
-    from pipeline.matrix import attached_managed_arns, render, run_matrix
+    from pipeline.emulator.matrix import attached_managed_arns, render, run_matrix
+    from pipeline.emulator.moto_aws import EmulatorError, MotoServer
     from pipeline.program import run_program
 
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - convenience entry point
-    parser = argparse.ArgumentParser(prog="python -m pipeline.local")
+    parser = argparse.ArgumentParser(prog="python -m pipeline.emulator.local")
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     return run(parser.parse_args(["local-up", *(argv or [])]))

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT
-from pipeline.check import PREVIEW_VERIFIABLE_POLICY, StackReport, Violation, role_of
 from pipeline.errors import ConfigurationError, LiveError
-from pipeline.packclient import CANT_RUN_PREFIX, load_pack_config
-from pipeline.program import RecordedResource, run_program
+from pipeline.preview.packclient import CANT_RUN_PREFIX, load_pack_config
+from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Violation, role_of
+from pipeline.program import run_program
+from pipeline.recording import RecordedResource
 from pipeline.stackconfig import load_project, load_stack_config
 
 DEFAULT_PASSPHRASE = "offline-check"

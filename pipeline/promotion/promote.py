@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT, STACKS
-from pipeline.deploy import AutomationBackend, StageBackend, classify_error, cli_available
 from pipeline.errors import PipelineError
-from pipeline.permissions import (
+from pipeline.promotion.deploy import AutomationBackend, StageBackend, classify_error, cli_available
+from pipeline.promotion.paths import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
+from pipeline.promotion.permissions import (
     PermissionDiff,
     PermissionModelError,
     diff_baseline,
@@ -50,7 +51,6 @@ from pipeline.permissions import (
     render_table,
 )
 
-EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 STRICT_PREVIEW_STAGES = frozenset({"staging", "prod"})
 """Stages where a policy that could not run at preview (an unknown value) stops the promotion."""
 CONFIRM_STAGES = frozenset({"prod"})
@@ -59,50 +59,6 @@ SUPERSET_RULES: tuple[tuple[str, str], ...] = (("prod", "staging"),)
 REQUIRED_OUTPUTS = ("roles", "accountId", "stack")
 MAX_LISTED = 12
 """Findings printed per failed step; the rest are counted (the JSON report has them all)."""
-
-
-# --- paths ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProjectPaths:
-    """Where the project, pack, pack configs and baselines are; tests point these at a tmp copy."""
-
-    project_dir: Path = ROOT
-    stack_files: Mapping[str, Path] = field(default_factory=dict)
-    pack_dir: Path | None = None
-    baseline_dir: Path | None = None
-
-    @property
-    def pack(self) -> Path:
-        return (self.pack_dir or self.project_dir / "policy-pack").resolve()
-
-    def pack_config(self, stack: str) -> Path:
-        return self.pack / "config" / f"{stack}.json"
-
-    @property
-    def baselines(self) -> Path:
-        return (self.baseline_dir or self.pack / "baselines").resolve()
-
-    def baseline(self, stack: str) -> Path:
-        return self.baselines / f"{stack}.json"
-
-    def stack_file(self, stack: str) -> Path | None:
-        return self.stack_files.get(stack)
-
-
-# --- the pieces other modules own (imported lazily: the program run needs the Pulumi SDK) ---------------
-
-
-def effective_roles(stack: str, paths: ProjectPaths) -> dict[str, Any]:
-    """The stack's ``roles`` output, from the program run under mocks in update mode (all values known)."""
-    from pipeline.program import run_program
-
-    run = run_program(stack, preview=False, project_dir=paths.project_dir, stack_file=paths.stack_file(stack))
-    roles = run.outputs.get("roles")
-    if not isinstance(roles, dict):
-        raise PipelineError(f"stack {stack}: the program exported no 'roles' output")
-    return roles
 
 
 @dataclass(frozen=True)
@@ -131,8 +87,8 @@ def _violation_line(v: Any) -> str:
 
 
 def offline_check(stack: str, paths: ProjectPaths) -> CheckSummary:
-    """Run ``pipeline.check.check_stack`` with this stage's pack and pack config; keep the verdict parts."""
-    from pipeline.check import check_stack
+    """Run ``pipeline.preview.check.check_stack`` with this stage's pack and pack config; keep the verdict."""
+    from pipeline.preview.check import check_stack
 
     report = check_stack(
         stack,
@@ -639,8 +595,8 @@ def promote(
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register ``promote`` and ``baseline`` (from pipeline.baseline) on the dispatcher's subparsers."""
-    from pipeline import baseline
+    """Register ``promote`` and ``baseline`` (``pipeline.promotion.baseline``) with the dispatcher."""
+    from pipeline.promotion import baseline
 
     baseline.add_parser(subparsers)
     p = subparsers.add_parser(
@@ -677,7 +633,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Dispatcher entry for both subcommands registered by add_parser."""
     if getattr(args, "command", "promote") == "baseline":
-        from pipeline import baseline
+        from pipeline.promotion import baseline
 
         return baseline.run(args)
     return run_promote(args)

@@ -51,7 +51,7 @@ from least_privilege import UNKNOWN_STRING
 from least_privilege.analysis import EffectivePermissions, effective_permissions
 
 from pipeline import ROOT
-from pipeline.emulator import (
+from pipeline.emulator.moto_aws import (
     DENIED_CODES,
     Credentials,
     Emulator,
@@ -408,7 +408,7 @@ def build_matrix(
     layout = layout or build_layout(run)
     intents = role_intents(run)
     if managed_docs is None:
-        from pipeline.emulator import snapshot_document
+        from pipeline.emulator.moto_aws import snapshot_document
 
         managed_docs = {}
         for arn in {a for i in intents for a in i.managed}:
@@ -817,7 +817,7 @@ def run_matrix(
     if endpoint:
         server = ServerEmulator(endpoint, layout.region)
         server.managed_sources = {
-            arn: f"{src}, if the server was started by `pipeline.emulator serve`"
+            arn: f"{src}, if the server was started by `pipeline.emulator.moto_aws serve`"
             for arn, src in managed_policy_data(managed)[1].items()
         }
         outcomes, notes = exercise(

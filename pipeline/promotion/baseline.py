@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pipeline import ROOT, STACKS
 from pipeline.errors import PipelineError
-from pipeline.permissions import (
+from pipeline.promotion.paths import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
+from pipeline.promotion.permissions import (
     PermissionModelError,
     baseline_document,
     diff_baseline,
@@ -24,7 +25,6 @@ from pipeline.permissions import (
     parse_baseline,
     render_table,
 )
-from pipeline.promote import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
 
 
 def write_baseline(stack: str, paths: ProjectPaths, *, check: bool = False) -> tuple[bool, str]:

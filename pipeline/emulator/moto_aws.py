@@ -1,8 +1,9 @@
 """moto as an independent judge of IAM documents: in-process or as a loopback server.
 
-Why this module exists: the access matrix (``pipeline.matrix``) needs an AWS that *evaluates* identity
-policies. moto does that once its IAM authorization is switched on, but a few of its behaviours have to be
-handled, and each is handled here, in one place, so the matrix can report them instead of hiding them:
+Why this module exists: the access matrix (``pipeline.emulator.matrix``) needs an AWS that *evaluates*
+identity policies. moto does that once its IAM authorization is switched on, but a few of its behaviours
+have to be handled, and each is handled here, in one place, so the matrix can report them instead of
+hiding them:
 
 * Authorization is off by default. In-process we toggle it with ``moto.core.authorization``; a server is
   toggled over its ``POST /moto-api/reset-auth`` endpoint (the server-mode twin of
@@ -12,7 +13,8 @@ handled, and each is handled here, in one place, so the matrix can report them i
   and the pack judge the same text. moto only builds AWS-managed policies when an account's IAM backend is
   created, so the documents are patched into the two module globals ``_init_aws_policies`` reads.
 * A server started by plain ``moto_server`` cannot be given those documents, so ``serve`` below is
-  ``moto_server`` plus that patch: ``python -m pipeline.emulator serve --port N --managed-policy ARN``.
+  ``moto_server`` plus that patch:
+  ``python -m pipeline.emulator.moto_aws serve --port N --managed-policy ARN``.
 * Accounts: moto derives the account from the access key. ``admin_credentials`` assumes a (non-existent)
   role in the wanted account while authorization is off, which moto documents as the way to switch
   accounts; the returned keys then act in that account.
@@ -288,7 +290,7 @@ class MotoServer:
         cmd = [
             sys.executable,
             "-m",
-            "pipeline.emulator",
+            "pipeline.emulator.moto_aws",
             "serve",
             "--host",
             self.host,
@@ -348,7 +350,7 @@ class MotoServer:
 
 def serve(argv: list[str] | None = None) -> None:
     """``moto_server`` with the pack's AWS-managed policy documents loaded (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.emulator serve")
+    parser = argparse.ArgumentParser(prog="python -m pipeline.emulator.moto_aws serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--managed-policy", action="append", default=[], metavar="ARN")
@@ -366,4 +368,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         serve(sys.argv[2:])
     else:
-        sys.exit("usage: python -m pipeline.emulator serve [--host H] [--port P] [--managed-policy ARN ...]")
+        sys.exit(
+            "usage: python -m pipeline.emulator.moto_aws serve"
+            " [--host H] [--port P] [--managed-policy ARN ...]"
+        )
