@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline import ROOT
 from pipeline.errors import ConfigurationError
+from pipeline.yamlfile import load_yaml
 
 _TYPES = frozenset({"string", "integer", "boolean", "array", "object"})
 
@@ -65,17 +64,8 @@ class Project:
 
 
 def _read_yaml(path: Path) -> Any:
-    """Parse a YAML file, turning I/O and syntax problems into a ConfigurationError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigurationError(f"{path}: file not found") from exc
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot read: {exc}") from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{path}: invalid YAML: {exc}") from exc
+    """Parse a YAML file strictly (`pipeline.yamlfile`): errors name the file and line."""
+    return load_yaml(path)
 
 
 def _type_name(type_: str | None, items: Mapping[str, Any] | None) -> str:

@@ -684,6 +684,13 @@ def parse_stack_config(
         value = raw[key("accountId")]
         if not isinstance(value, str):
             c.add(key("accountId"), f"must be a string (quote it in YAML), got {_type_name(value)}")
+        elif value.isdigit() and len(value) < 12:
+            c.add(
+                key("accountId"),
+                f"{value!r} is not a 12-digit AWS account ID; an account ID written without quotes is read by"
+                " YAML as a number, losing its leading zeros (octal when every digit is 0-7): quote it in the"
+                " stack file",
+            )
         elif not _ACCOUNT_RE.fullmatch(value):
             c.add(key("accountId"), f"{value!r} is not a 12-digit AWS account ID")
         else:

@@ -40,6 +40,7 @@ from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Vio
 from pipeline.program import run_program
 from pipeline.recording import STACK_TYPE, ProgramRun, RecordedResource
 from pipeline.stackconfig import load_project, load_stack_config
+from pipeline.yamlfile import load_yaml
 
 
 def _violations(
@@ -99,13 +100,8 @@ class _StackJob:
 
 def _pack_version(pack_dir: Path, reported: str) -> str:
     """The engine uses PulumiPolicy.yaml's `version` (Python packs always report 0.0.1)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return reported
-    return str(data.get("version") or reported)
+    data = load_yaml(pack_dir / "PulumiPolicy.yaml", "policy pack manifest") or {}
+    return str(data.get("version") if isinstance(data, dict) and data.get("version") else reported)
 
 
 def _providers(run: ProgramRun) -> dict[str, RecordedResource]:

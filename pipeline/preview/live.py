@@ -34,6 +34,7 @@ from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Vio
 from pipeline.program import run_program
 from pipeline.recording import RecordedResource
 from pipeline.stackconfig import load_project, load_stack_config
+from pipeline.yamlfile import parse_yaml
 
 DEFAULT_PASSPHRASE = "offline-check"
 
@@ -117,15 +118,15 @@ def select_stack(
 def live_stack_file(text: str, salt: str | None, env: Mapping[str, str]) -> str:
     """The stack file the CLI previews with: the tracked one, plus the local salt and, without AWS
     credentials, provider settings that let a preview run with no AWS call."""
-    import yaml
-
-    data = yaml.safe_load(SALT_RE.sub("", text)) or {}
+    data = parse_yaml(SALT_RE.sub("", text), "stack file") or {}
     if not has_aws_credentials(env):
         config = data.setdefault("config", {})
         for key, value in OFFLINE_PROVIDER.items():
             config.setdefault(key, value)
     if salt:
         data["encryptionsalt"] = salt.split(":", 1)[1].strip()
+    import yaml
+
     return yaml.safe_dump(data, sort_keys=False)
 
 

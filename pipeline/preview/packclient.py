@@ -26,6 +26,7 @@ from typing import Any
 
 from pipeline.errors import ConfigurationError, PackError
 from pipeline.recording import RESOURCE_SIG, SIG_KEY, RecordedResource
+from pipeline.yamlfile import load_json, read_text
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
@@ -144,17 +145,9 @@ def load_pack_config(path: Path | None) -> dict[str, PolicyConfigValue]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigurationError(f"{path}: policy pack config not found") from exc
-    if not text.strip():
+    if not read_text(path, "policy pack config").strip():
         return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{path}: invalid JSON: {exc}") from exc
-    return parse_pack_config(data, str(path))
+    return parse_pack_config(load_json(path, "policy pack config"), str(path))
 
 
 def _apply(result: dict[str, PolicyConfigValue], given: Mapping[str, PolicyConfigValue]) -> None:

@@ -119,6 +119,12 @@ CASES: list[tuple[str, Mutation, str, str]] = [
         f"{P}:accountId",
         "12-digit",
     ),
+    (
+        "account-read-as-octal",  # `accountId: 012345670123` unquoted reaches the program as this number
+        lambda v: v.update({f"{P}:accountId": str(0o12345670123)}),
+        f"{P}:accountId",
+        "written without quotes is read by YAML as a number, losing its leading zeros (octal when every",
+    ),
     ("bucket-uppercase", set_bucket_name("Acme-ML-Raw"), f"{BUCKETS}.raw.name", "lowercase letters"),
     ("bucket-too-short", set_bucket_name("ab"), f"{BUCKETS}.raw.name", "3 to 63 characters"),
     ("bucket-too-long", set_bucket_name("a" * 64), f"{BUCKETS}.raw.name", "3 to 63 characters"),
