@@ -5,7 +5,10 @@ is therefore a two-step, reviewable change: regenerate the file here, and let a 
 that JSON file in the same pull request. ``--check`` only reports (exit 1 when the file is out of date), so
 CI can insist that a committed baseline matches the program.
 
-The effective permissions come from the same place as in ``promote``: the program run under mocks.
+The effective permissions come from the same place as in ``promote``: the program run under mocks. The
+file also records the stack's reviewed exceptions (from ``policy-pack/config/<stack>.json``), because a new
+or wider exception is new access too: ``--check`` lists it, and the promotion refuses it until the
+regenerated file is reviewed.
 """
 
 from __future__ import annotations
@@ -25,19 +28,33 @@ from pipeline.promotion.permissions import (
     parse_baseline,
     render_table,
 )
+from pipeline.reviewed_exceptions import (
+    baseline_entries,
+    diff_exceptions,
+    exceptions_from_baseline,
+    load_config_exceptions,
+)
 
 
 def write_baseline(stack: str, paths: ProjectPaths, *, check: bool = False) -> tuple[bool, str]:
     """Regenerate (or with ``check`` only compare) one baseline; returns (up to date, report text)."""
     roles = effective_roles(stack, paths)
-    new_text = dump_baseline(baseline_document(stack, roles))
+    config_path = paths.pack_config(stack)
+    exceptions = load_config_exceptions(config_path)
+    if exceptions.problems:
+        raise PipelineError(f"{config_path}: " + "; ".join(exceptions.problems))
+    new_text = dump_baseline(baseline_document(stack, roles, baseline_entries(exceptions.exceptions)))
     path = paths.baseline(stack)
     old_text = path.read_text(encoding="utf-8") if path.is_file() else None
     if old_text is not None:
         try:
             old = parse_baseline(old_text, source=str(path))
             diff_text = render_table(diff_baseline(stack, roles, old))
-        except PermissionModelError as exc:
+            reviewed = exceptions_from_baseline(old, str(path))
+            diff_text += diff_exceptions(
+                exceptions, reviewed, candidate_name=stack, reference_name=f"baseline {stack}"
+            ).render()
+        except (PermissionModelError, ValueError) as exc:
             diff_text = f"{path.name}: unreadable ({exc}); it will be replaced\n"
     else:
         diff_text = f"{path.name}: new file\n"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,10 +263,13 @@ def _normalise_permissions(perms: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def baseline_document(stack: str, roles: Mapping[str, Any]) -> dict[str, Any]:
-    """The reviewed-baseline file content for a stack: each role's approved effective permissions."""
+def baseline_document(
+    stack: str, roles: Mapping[str, Any], exceptions: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """The reviewed-baseline file content for a stack: each role's approved effective permissions and,
+    when the stack's pack config holds any, its reviewed exceptions (a new or wider one is new access)."""
     grants_for_roles(roles, neutral=False)  # validate the shape before writing anything
-    return {
+    doc: dict[str, Any] = {
         "format": BASELINE_FORMAT,
         "stack": stack,
         "note": f"Approved effective permissions of stack {stack}. Regenerate with "
@@ -276,6 +279,9 @@ def baseline_document(stack: str, roles: Mapping[str, Any]) -> dict[str, Any]:
             for name, role in sorted(roles.items())
         },
     }
+    if exceptions:
+        doc["exceptions"] = [dict(e) for e in exceptions]
+    return doc
 
 
 def dump_baseline(doc: Mapping[str, Any]) -> str:

@@ -7,7 +7,9 @@ and the environment's pack config are passed on every preview and up here, and t
 1. Promotion invariants, before anything is previewed, for every stage of the run:
    (a) prod grants no access that staging does not (environment-neutral: bucket names and account ids
        do not count), printed as a table and as Markdown;
-   (b) no stage grants access outside its reviewed baseline ``policy-pack/baselines/<stack>.json``.
+   (b) no stage grants access outside its reviewed baseline ``policy-pack/baselines/<stack>.json``;
+   (c) exceptions are access too: prod's pack config holds no exception that staging's does not cover,
+       and no stage holds one its baseline does not (``pipeline.reviewed_exceptions``).
 2. Per stage, in order up to the target, each only when the previous stage is deployed at this commit:
    the offline policy check; ``preview`` with the pack (stop on mandatory violations, and in staging and
    prod on any "can't run policy ... during preview" advisory); prod confirmation; ``up`` with the pack;
@@ -49,6 +51,12 @@ from pipeline.promotion.permissions import (
     parse_baseline,
     render_markdown,
     render_table,
+)
+from pipeline.reviewed_exceptions import (
+    ExceptionDiff,
+    diff_exceptions,
+    exceptions_from_baseline,
+    load_config_exceptions,
 )
 
 STRICT_PREVIEW_STAGES = frozenset({"staging", "prod"})
@@ -137,15 +145,21 @@ class StageResult:
 
 @dataclass
 class Invariant:
+    """One promotion rule for one stage: a permission difference, an exception difference, or a problem."""
+
     name: str
     stack: str
     diff: PermissionDiff | None
     enforced: bool = True
     problem: str = ""
+    exceptions: ExceptionDiff | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.problem and (self.diff is None or self.diff.ok or not self.enforced)
+        differences_ok = (self.diff is None or self.diff.ok) and (
+            self.exceptions is None or self.exceptions.ok
+        )
+        return not self.problem and (differences_ok or not self.enforced)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +169,7 @@ class Invariant:
             "enforced": self.enforced,
             "problem": self.problem,
             "diff": self.diff.to_dict() if self.diff else None,
+            "exceptions": self.exceptions.to_dict() if self.exceptions else None,
         }
 
 
@@ -229,7 +244,18 @@ def render_report_markdown(report: PromotionReport) -> str:
             if not inv.enforced:
                 md = md.replace("### ", "### (informational) ", 1)
             lines.append(md.rstrip())
+        elif inv.exceptions is not None:
+            lines.append(_exceptions_markdown(inv))
     return "\n".join(lines) + "\n"
+
+
+def _exceptions_markdown(inv: Invariant) -> str:
+    assert inv.exceptions is not None
+    mark = "✅" if inv.exceptions.ok else "❌"
+    head = f"### {mark} {inv.name} (`{inv.stack}`)\n\n"
+    if inv.exceptions.ok:
+        return head + "No new or wider exception."
+    return head + "\n".join(f"- {line.replace('|', chr(92) + '|')}" for line in inv.exceptions.lines())
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -325,6 +351,7 @@ def check_invariants(
             )
             out.append(Invariant(f"{candidate} grants nothing beyond {reference}", candidate, diff))
             emit(render_table(diff).rstrip())
+            out.append(_environment_exceptions(candidate, reference, paths, emit))
     for stack in plan:
         path = paths.baseline(stack)
         name = f"{stack} within its reviewed baseline"
@@ -344,6 +371,7 @@ def check_invariants(
             continue
         diff = diff_baseline(stack, roles[stack], baseline)
         out.append(Invariant(name, stack, diff))
+        out.append(_baseline_exceptions(stack, baseline, paths, emit))
         if diff.added:
             emit(f"[{stack}] baseline: {len(diff.added)} new grant(s) not in {path.name}:")
             for g in diff.added:
@@ -352,6 +380,48 @@ def check_invariants(
             extra = f" ({len(diff.removed)} baseline grant(s) unused)" if diff.removed else ""
             emit(f"[{stack}] baseline: no new access{extra}")
     return out
+
+
+def _environment_exceptions(
+    candidate: str, reference: str, paths: ProjectPaths, emit: Callable[[str], None]
+) -> Invariant:
+    """The candidate's pack config holds no exception the reference's does not cover (same policy and id,
+    resource glob and match equal or narrower, expiring no later)."""
+    name = f"{candidate} holds no exception beyond {reference}"
+    diff = diff_exceptions(
+        load_config_exceptions(paths.pack_config(candidate)),
+        load_config_exceptions(paths.pack_config(reference)).exceptions,
+        candidate_name=candidate,
+        reference_name=reference,
+    )
+    emit(diff.render().rstrip())
+    return Invariant(name, candidate, None, exceptions=diff)
+
+
+def _baseline_exceptions(
+    stack: str, baseline: Mapping[str, Any], paths: ProjectPaths, emit: Callable[[str], None]
+) -> Invariant:
+    """The stack's pack config holds no exception its reviewed baseline does not cover."""
+    name = f"{stack} exceptions within its reviewed baseline"
+    path = paths.baseline(stack)
+    try:
+        reviewed = exceptions_from_baseline(baseline, str(path))
+    except ValueError as exc:
+        emit(f"[{stack}] baseline: {exc}")
+        return Invariant(name, stack, None, problem=str(exc))
+    diff = diff_exceptions(
+        load_config_exceptions(paths.pack_config(stack)),
+        reviewed,
+        candidate_name=stack,
+        reference_name=f"baseline {stack}",
+    )
+    if diff.ok:
+        emit(f"[{stack}] baseline: no new or wider exception")
+    else:
+        emit(f"[{stack}] baseline: {len(diff.lines())} exception(s) not in {path.name}:")
+        for line in diff.lines():
+            emit(f"    {line}")
+    return Invariant(name, stack, None, exceptions=diff)
 
 
 def _gate(
