@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 
 from policy_exceptions import (
     EXPIRING_SOON_DAYS,
+    ClockError,
     ParsedExceptions,
     PolicyException,
     Widening,
@@ -24,6 +25,8 @@ from policy_exceptions import (
     today_from_environment,
     widenings,
 )
+
+from pipeline.errors import ConfigurationError
 
 ACCEPTED_POLICY: Final = "iam-accepted-exceptions"
 """The advisory policy through which the pack reports every finding an exception accepted."""
@@ -156,8 +159,13 @@ def summarize(
 ) -> ExceptionSummary:
     """One stack's exception summary from its check violations and its pack config."""
     parsed = stack_exceptions(pack_config)
+    if today is None:
+        try:
+            today = today_from_environment()
+        except ClockError as exc:
+            raise ConfigurationError(str(exc)) from exc
     return ExceptionSummary(
-        today=today or today_from_environment(),
+        today=today,
         configured=parsed.exceptions,
         accepted=accepted_findings(violations, parsed.exceptions),
         problems=parsed.problems,

@@ -383,7 +383,11 @@ class AcceptedFinding:
 
 
 def parse_accepted_message(message: str) -> AcceptedFinding | None:
-    """The inverse of :func:`accepted_message`; None for any other message."""
+    """The inverse of :func:`accepted_message` (also after a prepended policy description, as the CLI's
+    events carry it); None for any other message."""
+    start = message.find("\n" + ACCEPTED_PREFIX)
+    if not message.startswith(ACCEPTED_PREFIX) and start >= 0:
+        message = message[start + 1 :]
     first, _, rest = message.partition("\n")
     head = _ACCEPTED_FIRST_LINE.match(first)
     tail = _ACCEPTED_SECOND_LINE.match(rest)

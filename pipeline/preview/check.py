@@ -39,6 +39,7 @@ from pipeline.preview.packclient import (
 from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Violation, role_names, role_of
 from pipeline.program import run_program
 from pipeline.recording import STACK_TYPE, ProgramRun, RecordedResource
+from pipeline.reviewed_exceptions import summarize
 from pipeline.stackconfig import load_project, load_stack_config
 from pipeline.yamlfile import load_yaml
 
@@ -178,6 +179,7 @@ def _report(job: _StackJob, pack_dir: Path, started: float) -> StackReport:
         policy_levels={k: v.enforcement_level or "advisory" for k, v in job.effective.items()},
         notes=notes,
         elapsed=time.perf_counter() - started,
+        exceptions=summarize(violations, job.effective),
     )
 
 

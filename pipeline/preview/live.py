@@ -33,6 +33,7 @@ from pipeline.preview.packclient import CANT_RUN_PREFIX, load_pack_config
 from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Violation, role_of
 from pipeline.program import run_program
 from pipeline.recording import RecordedResource
+from pipeline.reviewed_exceptions import summarize
 from pipeline.stackconfig import load_project, load_stack_config
 from pipeline.yamlfile import parse_yaml
 
@@ -279,6 +280,7 @@ def live_check_stack(stack: str, *, project_dir: Path = ROOT) -> StackReport:
         policy_levels={},
         notes=[f"live: pulumi preview exited {result.returncode}"],
         elapsed=time.perf_counter() - started,
+        exceptions=summarize(violations, load_pack_config(pack_config_file)),
     )
 
 

@@ -1,9 +1,12 @@
 """Render check reports: text a person reads in seconds, JSON for tools, SARIF 2.1.0 for code scanning.
 
 The text report leads with the verdict per stack, then the findings grouped by enforcement level
-(policy, role, resource), then each role's effective permissions, and ends with the elapsed time.
+(policy, role, resource), then the findings accepted by reviewed exceptions (and the exceptions expiring
+soon), then each role's effective permissions, and ends with the elapsed time.
 SARIF results point at the `- name: <role>` line of the stack file the finding comes from, so GitHub
-code scanning annotates the line a reviewer would change.
+code scanning annotates the line a reviewer would change; an accepted finding is a result of its own
+policy carrying a SARIF ``suppressions`` entry (external, accepted, with the exception's justification),
+so code scanning shows it as suppressed rather than gone.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from typing import Any
 
 from pipeline import ROOT
 from pipeline.preview.verdict import StackReport, Violation
+from pipeline.reviewed_exceptions import (
+    ACCEPTED_POLICY,
+    AcceptedFinding,
+    ExceptionSummary,
+    parse_accepted_message,
+    sarif_suppression,
+)
 from pipeline.stackconfig import find_line, role_line
 
 MAX_PER_POLICY = 8
@@ -27,6 +37,8 @@ _GROUPS = (
 
 
 def _group(v: Violation) -> str:
+    if v.policy == ACCEPTED_POLICY:
+        return "accepted"
     if v.unverifiable:
         return "unverifiable"
     return "mandatory" if v.enforcement_level in ("mandatory", "remediate") else "advisory"
@@ -89,10 +101,16 @@ def render_stack(report: StackReport) -> str:
         f"== {report.stack}: {status} -- {report.resource_count} resources, pack "
         f"{report.pack_name}@{report.pack_version}, config {report.pack_config_file.name}"
     ]
-    if not report.violations:
+    if not [v for v in report.violations if _group(v) != "accepted"]:
         lines.append("  no policy violations")
     for key, title in _GROUPS:
-        group = [v for v in report.violations if _group(v) == key]
+        # Without an exception summary, accepted findings are listed as the advisories they are.
+        group = [
+            v
+            for v in report.violations
+            if _group(v) == key
+            or (key == "advisory" and report.exceptions is None and _group(v) == "accepted")
+        ]
         if not group:
             continue
         suffix = ""
@@ -115,6 +133,8 @@ def render_stack(report: StackReport) -> str:
         for policy, count in shown.items():
             if count > MAX_PER_POLICY:
                 lines.append(f"   ... {count - MAX_PER_POLICY} more from {policy} (all of them: --json)")
+    if report.exceptions is not None:
+        lines.extend(render_exceptions(report.exceptions))
     if report.roles:
         lines.append("  effective permissions")
         header = ["ROLE", "BUCKET", "ACCESS", "PREFIXES", "ACTIONS", "AI ACTIONS", "ATTACHMENTS"]
@@ -122,6 +142,38 @@ def render_stack(report: StackReport) -> str:
     for note in report.notes:
         lines.append(f"  {note}")
     return "\n".join(lines)
+
+
+def render_exceptions(summary: ExceptionSummary) -> list[str]:
+    """Accepted findings, each with the exception behind it, then the exceptions expiring soon."""
+    lines: list[str] = []
+    if summary.accepted:
+        lines.append(f"  accepted by exception ({len(summary.accepted)}) -- reported, not blocking")
+    for accepted in summary.accepted:
+        e = accepted.exception
+        where = ", ".join(
+            part
+            for part in (
+                f"role {accepted.role}" if accepted.role else "",
+                accepted.resource_name or accepted.urn or "stack",
+            )
+            if part
+        )
+        lines.append(f"   ~ {e.policy}  {where}")
+        lines.append(
+            f"       {e.id} ({e.owner}, expires {e.expires.isoformat()}, "
+            f"{e.days_left(summary.today)} days left): {e.reason}"
+        )
+        lines.append(_indent(accepted.finding, "       "))
+    soon = summary.expiring_soon
+    if soon:
+        lines.append(f"  exceptions expiring within {summary.soon_days} days ({len(soon)})")
+        lines.extend(
+            f"   ~ {e.id} {e.policy} ({e.scope()}): expires {e.expires.isoformat()}, "
+            f"{e.days_left(summary.today)} days left"
+            for e in soon
+        )
+    return lines
 
 
 def render_text(reports: Sequence[StackReport], elapsed: float, *, mode: str = "offline") -> str:
@@ -160,20 +212,43 @@ def _sarif_level(v: Violation) -> str:
     return "warning" if v.enforcement_level == "advisory" and not v.unverifiable else "note"
 
 
+def _accepted(report: StackReport, v: Violation) -> AcceptedFinding | None:
+    """The accepted finding an `iam-accepted-exceptions` diagnostic stands for, from the stack's summary."""
+    if v.policy != ACCEPTED_POLICY or report.exceptions is None:
+        return None
+    parsed = parse_accepted_message(v.message)
+    if parsed is None:
+        return None
+    return next(
+        (
+            a
+            for a in report.exceptions.accepted
+            if a.exception.key == (parsed.policy, parsed.id)
+            and a.urn == v.urn
+            and a.finding == parsed.finding
+        ),
+        None,
+    )
+
+
 def _rules(reports: Iterable[StackReport]) -> list[dict[str, Any]]:
     rules: dict[str, dict[str, Any]] = {}
     for report in reports:
         for v in report.violations:
-            rules.setdefault(
-                v.policy,
+            accepted = _accepted(report, v)
+            policy = accepted.exception.policy if accepted else v.policy
+            rule = rules.setdefault(
+                policy,
                 {
-                    "id": v.policy,
-                    "name": v.policy,
-                    "shortDescription": {"text": v.description or v.policy},
+                    "id": policy,
+                    "name": policy,
+                    "shortDescription": {"text": policy if accepted else v.description or policy},
                     "helpUri": "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/",
                     "properties": {"tags": ["iam", "least-privilege", "pulumi-crossguard"]},
                 },
             )
+            if not accepted and v.description:
+                rule["shortDescription"] = {"text": v.description}
     return [rules[k] for k in sorted(rules)]
 
 
@@ -202,30 +277,40 @@ def to_sarif(reports: Sequence[StackReport], project_dir: Path = ROOT) -> dict[s
                         "kind": "resource",
                     }
                 ]
-            results.append(
-                {
-                    "ruleId": v.policy,
-                    "ruleIndex": index[v.policy],
-                    "level": _sarif_level(v),
-                    "message": {
-                        "text": f"[{report.stack}] {v.policy}"
-                        + (f" (role {v.role})" if v.role else "")
-                        + f": {v.message}"
-                    },
-                    "locations": [location],
-                    "partialFingerprints": {
-                        "policyFinding/v1": f"{report.stack}:{v.policy}:{v.urn or ''}:{v.phase}",
-                    },
-                    "properties": {
-                        "stack": report.stack,
-                        "enforcementLevel": v.enforcement_level,
-                        "phase": v.phase,
-                        "unverifiable": v.unverifiable,
-                        "role": v.role,
-                        "urn": v.urn,
-                    },
-                }
-            )
+            accepted = _accepted(report, v)
+            # An accepted finding is the finding of its own policy, at that policy's level, suppressed.
+            policy = accepted.exception.policy if accepted else v.policy
+            message = accepted.finding if accepted else v.message
+            level = _sarif_level(v)
+            if accepted:
+                level = (
+                    "error" if report.policy_levels.get(policy) in ("mandatory", "remediate") else "warning"
+                )
+            result: dict[str, Any] = {
+                "ruleId": policy,
+                "ruleIndex": index[policy],
+                "level": level,
+                "message": {
+                    "text": f"[{report.stack}] {policy}"
+                    + (f" (role {v.role})" if v.role else "")
+                    + f": {message}"
+                },
+                "locations": [location],
+                "partialFingerprints": {
+                    "policyFinding/v1": f"{report.stack}:{policy}:{v.urn or ''}:{v.phase}",
+                },
+                "properties": {
+                    "stack": report.stack,
+                    "enforcementLevel": v.enforcement_level,
+                    "phase": v.phase,
+                    "unverifiable": v.unverifiable,
+                    "role": v.role,
+                    "urn": v.urn,
+                },
+            }
+            if accepted:
+                result["suppressions"] = [sarif_suppression(accepted)]
+            results.append(result)
     pack = reports[0] if reports else None
     run: dict[str, Any] = {
         "tool": {

@@ -16,6 +16,7 @@ from typing import Any
 from least_privilege.findings import PREVIEW_VERIFIABLE
 
 from pipeline.recording import ProgramRun, RecordedResource
+from pipeline.reviewed_exceptions import ExceptionSummary
 
 PREVIEW_VERIFIABLE_POLICY = PREVIEW_VERIFIABLE
 
@@ -71,6 +72,8 @@ class StackReport:
     policy_levels: dict[str, str]
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    exceptions: ExceptionSummary | None = None
+    """The stack's reviewed exceptions: configured, accepted in this check, expiring soon."""
 
     @property
     def resource_count(self) -> int:
@@ -123,6 +126,7 @@ class StackReport:
             "policyLevels": self.policy_levels,
             "roles": self.roles,
             "notes": self.notes,
+            "exceptions": self.exceptions.to_dict() if self.exceptions else None,
             "elapsedSeconds": round(self.elapsed, 3),
         }
 

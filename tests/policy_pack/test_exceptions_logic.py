@@ -229,6 +229,7 @@ def test_messages_name_the_exception_and_round_trip() -> None:
         "[high] Statement[0]: s3:GetObject on *",
     )
     assert parse_accepted_message("[high] Statement[0]: s3:GetObject on *") is None
+    assert parse_accepted_message("Findings accepted by reviewed exceptions.\n" + text) == back
     note = expired_note([e])
     assert "EX-12 (ml-platform) expired on 2027-01-31" in note and "no longer applies" in note
 
