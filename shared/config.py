@@ -24,6 +24,7 @@ from typing import Any, Final, Literal, cast
 from least_privilege.catalog import action_info, catalog_version
 
 from shared import PROJECT
+from shared.profiles import EXECUTION_ROLE_SUFFIX, JOB_NAMES, JOB_PROFILES, model_problem
 
 Level = Literal["read", "write", "read-write"]
 LEVELS: Final[tuple[Level, ...]] = ("read", "write", "read-write")
@@ -62,8 +63,17 @@ _TOP_LEVEL: Final[Mapping[str, tuple[bool, Any]]] = {
     "tags": (False, {}),
 }
 _BUCKET_KEYS: Final = frozenset({"name", "kmsKeyArn"})
-_ROLE_REQUIRED: Final = ("name", "trustedServices", "access", "aiActions", "managedPolicyArns")
-_ROLE_KEYS: Final = frozenset({*_ROLE_REQUIRED, "maxSessionDuration"})
+_ROLE_REQUIRED: Final = ("name", "access", "aiActions", "managedPolicyArns")
+# Inputs of job profiles (shared.profiles); each is accepted only with a ``job`` whose profile uses it.
+_JOB_INPUTS: Final = ("images", "vpc", "vpcId", "models", "logRetention", "ssm", "passableBy")
+_ROLE_KEYS: Final = frozenset(
+    {*_ROLE_REQUIRED, "trustedServices", "maxSessionDuration", "job", *_JOB_INPUTS}
+)
+# Retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days.
+LOG_RETENTION_DAYS: Final[tuple[int, ...]] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+DEFAULT_LOG_RETENTION_DAYS: Final = 30
 _ACCESS_KEYS: Final = frozenset({"bucket", "level", "prefixes"})
 
 _ACCOUNT_RE: Final = re.compile(r"[0-9]{12}")
@@ -81,6 +91,13 @@ _KMS_KEY_ARN_RE: Final = re.compile(
 _IAM_POLICY_ARN_RE: Final = re.compile(
     r"arn:(?P<partition>aws(-[a-z]+)*):iam::(?P<account>[0-9]{12}|aws):"
     r"policy/(?P<path>([A-Za-z0-9+=,.@_-]+/)*)(?P<name>[A-Za-z0-9+=,.@_-]{1,128})"
+)
+# ECR repository names (CreateRepository): lowercase components separated by '/', 2-256 characters.
+_REPOSITORY_RE: Final = re.compile(r"([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*")
+_VPC_ID_RE: Final = re.compile(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})")
+_PRINCIPAL_ARN_RE: Final = re.compile(
+    r"arn:(?P<partition>aws(-[a-z]+)*):iam::(?P<account>[0-9]{12}):(?P<kind>role|user)/"
+    r"(?P<path>([A-Za-z0-9+=,.@_-]+/)*)(?P<name>[A-Za-z0-9+=,.@_-]{1,64})"
 )
 _TAG_TEXT_RE: Final = re.compile(r"[\w\s.:/=+\-@]*")
 # S3 general purpose bucket naming rules that a regex alone does not express.
@@ -126,6 +143,31 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class Job:
+    """The job a role runs (``shared.profiles.JOB_PROFILES``) and the inputs its permissions need.
+
+    ``images`` are ECR repository names in the stack's account and region; ``models`` Bedrock
+    foundation-model or cross-region inference-profile ids; ``vpc_id`` is set when the job runs in that
+    VPC; ``log_retention_days`` applies to a log group the stack creates for the role; ``passable_by``
+    are the principals (IAM role or user ARNs of the stack's account) that may pass the role to the
+    job's service.
+    """
+
+    profile: str
+    images: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    vpc_id: str | None = None
+    log_retention_days: int | None = None
+    ssm: bool = False
+    passable_by: tuple[str, ...] = ()
+
+    @property
+    def service(self) -> str:
+        """The service principal that runs the job (and assumes the role)."""
+        return JOB_PROFILES[self.profile].service
+
+
+@dataclass(frozen=True, slots=True)
 class Role:
     """One IAM role. ``ai_actions`` are canonical catalog spellings (``comprehend:DetectEntities``)."""
 
@@ -135,6 +177,7 @@ class Role:
     ai_actions: tuple[str, ...]
     managed_policy_arns: tuple[str, ...]
     max_session_duration: int = MIN_SESSION_SECONDS
+    job: Job | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,25 +556,40 @@ def _parse_ai_actions(c: _Collector, path: str, value: object) -> tuple[str, ...
     return tuple(dict.fromkeys(actions))
 
 
-def _parse_services(c: _Collector, path: str, value: object) -> tuple[str, ...]:
+def _parse_names(
+    c: _Collector, path: str, value: object, *, noun: str, problem: Callable[[str], str | None]
+) -> tuple[str, ...]:
+    """A list of exact names (no wildcards), each checked by ``problem``; repeats are reported once."""
     items = _list(c, path, value)
     if items is None:
         return ()
-    if not items:
-        c.add(path, "must list at least one service principal (e.g. ec2.amazonaws.com)")
-    services: list[str] = []
+    names: list[str] = []
     for i, item in enumerate(items):
-        spath = f"{path}[{i}]"
-        service = _string(c, spath, item)
-        if service is None:
+        ipath = f"{path}[{i}]"
+        name = _string(c, ipath, item)
+        if name is None:
             continue
-        if not _SERVICE_PRINCIPAL_RE.fullmatch(service):
-            c.add(spath, f"{service!r} is not a service principal (expected <service>.amazonaws.com)")
-            continue
-        services.append(service)
-    for dup in _duplicates(services):
-        c.add(path, f"service {dup!r} is listed twice")
-    return tuple(dict.fromkeys(services))
+        why = problem(name)
+        if why:
+            c.add(ipath, why)
+        else:
+            names.append(name)
+    for dup in _duplicates(names):
+        c.add(path, f"{noun} {dup!r} is listed twice")
+    return tuple(dict.fromkeys(names))
+
+
+def _service_problem(service: str) -> str | None:
+    if not _SERVICE_PRINCIPAL_RE.fullmatch(service):
+        return f"{service!r} is not a service principal (expected <service>.amazonaws.com)"
+    return None
+
+
+def _parse_services(c: _Collector, path: str, value: object) -> tuple[str, ...]:
+    services = _parse_names(c, path, value, noun="service", problem=_service_problem)
+    if _decode(value) == []:
+        c.add(path, "must list at least one service principal (e.g. ec2.amazonaws.com)")
+    return services
 
 
 def _parse_managed(
@@ -582,11 +640,21 @@ def _parse_role(
     if name is not None and not _ROLE_NAME_RE.fullmatch(name):
         c.add(f"{path}.name", f"role name {name!r} must be 1-64 characters of letters, digits and +=,.@_-")
         name = None
-    services = (
-        _parse_services(c, f"{path}.trustedServices", entry["trustedServices"])
-        if "trustedServices" in entry
-        else ()
-    )
+    job = _parse_job(c, path, entry, role_name=name, partition=partition, account=account)
+    if "trustedServices" in entry:
+        services = _parse_services(c, f"{path}.trustedServices", entry["trustedServices"])
+        if job is not None and services and services != (job.service,):
+            c.add(
+                f"{path}.trustedServices",
+                f"job {job.profile!r} is run by {job.service}; set trustedServices to [{job.service}] "
+                "or leave it out",
+            )
+    elif job is not None:
+        services = (job.service,)
+    else:
+        services = ()
+        if "job" not in entry:
+            c.add(f"{path}.trustedServices", "missing required key (or set 'job', which implies it)")
     access = _parse_access(c, f"{path}.access", entry["access"], buckets) if "access" in entry else ()
     ai_actions = _parse_ai_actions(c, f"{path}.aiActions", entry["aiActions"]) if "aiActions" in entry else ()
     managed = (
@@ -603,10 +671,132 @@ def _parse_role(
     )
     if len(c.problems) > before or name is None:
         return None
-    if not access and not ai_actions:
+    if not access and not ai_actions and job is None:
         c.add(path, f"role {name!r} grants nothing: give it at least one 'access' entry or 'aiActions'")
         return None
-    return Role(name, services, access, ai_actions, managed, session)
+    return Role(name, services, access, ai_actions, managed, session, job)
+
+
+def _bool(c: _Collector, path: str, value: object) -> bool | None:
+    if not isinstance(value, bool):
+        c.add(path, f"must be true or false, got {_type_name(value)}")
+        return None
+    return value
+
+
+def _image_problem(image: str) -> str | None:
+    if ":" in image or "@" in image or ".dkr.ecr." in image:
+        return f"{image!r}: give the ECR repository name only (no registry, tag or digest)"
+    if not 2 <= len(image) <= 256 or not _REPOSITORY_RE.fullmatch(image):
+        return (
+            f"{image!r} is not an ECR repository name (lowercase letters, digits and ._- in "
+            "'/'-separated parts, 2-256 characters)"
+        )
+    return None
+
+
+def _principal_problem(partition: str | None, account: str | None) -> Callable[[str], str | None]:
+    def problem(arn: str) -> str | None:
+        match = _PRINCIPAL_ARN_RE.fullmatch(arn)
+        if not match:
+            return f"{arn!r} is not an IAM role or user ARN (arn:<partition>:iam::<account>:role/<n>)"
+        if partition and match["partition"] != partition:
+            return f"{arn!r} is in partition {match['partition']!r}, the stack is in {partition!r}"
+        if account and match["account"] != account:
+            return (
+                f"{arn!r} belongs to account {match['account']}; iam:PassRole only passes roles to "
+                f"principals of the role's own account ({account})"
+            )
+        return None
+
+    return problem
+
+
+def _parse_job(
+    c: _Collector,
+    path: str,
+    entry: Mapping[str, Any],
+    *,
+    role_name: str | None,
+    partition: str | None,
+    account: str | None,
+) -> Job | None:
+    """The role's ``job`` and its inputs; every input must be one the profile uses."""
+    given = [key for key in _JOB_INPUTS if key in entry]
+    if "job" not in entry:
+        for key in given:
+            c.add(f"{path}.{key}", f"'{key}' is an input of a job profile; set 'job' ({'|'.join(JOB_NAMES)})")
+        return None
+    raw = entry["job"]
+    if not isinstance(raw, str) or raw not in JOB_PROFILES:
+        hint = difflib.get_close_matches(str(raw), JOB_NAMES, n=1)
+        more = f"; did you mean {hint[0]!r}?" if hint else ""
+        c.add(f"{path}.job", f"unknown job profile {raw!r}{more} (profiles: {', '.join(JOB_NAMES)})")
+        # The inputs are still checked, so one run reports every problem of the role.
+        if "images" in entry:
+            _parse_names(c, f"{path}.images", entry["images"], noun="image", problem=_image_problem)
+        if "models" in entry:
+            _parse_names(c, f"{path}.models", entry["models"], noun="model", problem=model_problem)
+        return None
+    profile = JOB_PROFILES[str(raw)]
+    before = len(c.problems)
+    accepted = {
+        "images": profile.accepts_images,
+        "vpc": profile.accepts_vpc,
+        "vpcId": profile.accepts_vpc,
+        "ssm": profile.accepts_ssm,
+        "logRetention": profile.stack_log_group,
+        "models": True,
+        "passableBy": True,
+    }
+    for key in given:
+        if not accepted[key]:
+            c.add(f"{path}.{key}", f"job {profile.name!r} does not use '{key}'")
+    images = ()
+    if accepted["images"] and "images" in entry:
+        images = _parse_names(c, f"{path}.images", entry["images"], noun="image", problem=_image_problem)
+    models = ()
+    if "models" in entry:
+        models = _parse_names(c, f"{path}.models", entry["models"], noun="model", problem=model_problem)
+    vpc_id = None
+    if accepted["vpc"] and "vpc" in entry and _bool(c, f"{path}.vpc", entry["vpc"]):
+        if "vpcId" not in entry:
+            c.add(
+                f"{path}.vpcId",
+                "missing: 'vpc: true' needs the VPC's id, so the network-interface grants are limited to it",
+            )
+        else:
+            vpc_value = _string(c, f"{path}.vpcId", entry["vpcId"])
+            if vpc_value is not None and not _VPC_ID_RE.fullmatch(vpc_value):
+                c.add(f"{path}.vpcId", f"{vpc_value!r} is not a VPC id (vpc- and 8 or 17 hex digits)")
+            else:
+                vpc_id = vpc_value
+    elif accepted["vpc"] and "vpcId" in entry:
+        c.add(f"{path}.vpcId", "set 'vpc: true' to run the job in this VPC, or remove vpcId")
+    retention = None
+    if profile.stack_log_group:
+        retention = DEFAULT_LOG_RETENTION_DAYS
+        if "logRetention" in entry:
+            days = entry["logRetention"]
+            if isinstance(days, bool) or days not in LOG_RETENTION_DAYS:
+                allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+                c.add(f"{path}.logRetention", f"{days!r} is not a CloudWatch Logs retention ({allowed} days)")
+            else:
+                retention = int(days)
+    ssm = bool(accepted["ssm"] and "ssm" in entry and _bool(c, f"{path}.ssm", entry["ssm"]))
+    passable = ()
+    if "passableBy" in entry:
+        check = _principal_problem(partition, account)
+        passable = _parse_names(c, f"{path}.passableBy", entry["passableBy"], noun="principal", problem=check)
+    if profile.execution_role and role_name and len(role_name) + len(EXECUTION_ROLE_SUFFIX) > 64:
+        c.add(
+            f"{path}.name",
+            f"job {profile.name!r} creates the execution role {role_name + EXECUTION_ROLE_SUFFIX!r}, longer "
+            "than IAM's 64 characters; shorten the role name",
+        )
+    if len(c.problems) > before:
+        return None
+    return Job(profile.name, images, models, vpc_id, retention, ssm, passable)
 
 
 def _parse_tags(c: _Collector, path: str, value: object) -> tuple[tuple[str, str], ...]:

@@ -44,7 +44,22 @@ from typing import Any, Final
 
 from least_privilege.catalog import action_info
 
-from shared.config import Access, Bucket, Level, Role, StackConfig, dns_suffix
+from shared.config import Access, Bucket, Job, Level, Role, StackConfig, dns_suffix
+from shared.profiles import (
+    BEDROCK_BATCH_JOB,
+    BEDROCK_JOB_SOURCE_ARN,
+    EXECUTION_ROLE_SUFFIX,
+    INFERENCE_PROFILE_ARN,
+    JOB_PROFILES,
+    LAUNCH_POLICY_SUFFIX,
+    Holder,
+    PermissionRow,
+    fill,
+    fill_condition,
+    parse_model,
+    placeholders,
+    rows_for,
+)
 
 POLICY_VERSION: Final = "2012-10-17"
 
@@ -281,12 +296,165 @@ def _unique_sids(statements: list[Statement]) -> list[Statement]:
 
 
 def identity_policy(role: Role, cfg: StackConfig) -> Document:
-    """The role's customer-managed policy: dataset grants sorted by logical name, then AI actions."""
+    """The role's customer-managed policy: dataset grants sorted by logical name, then AI actions, then
+    what the role's job profile adds (``shared.profiles``)."""
     statements: list[Statement] = []
     for access in sorted(role.access, key=lambda a: a.bucket):
         statements += s3_statements(access, cfg.bucket(access.bucket), cfg)
     statements += ai_statements(role.ai_actions, cfg, role.name)
+    if role.job is not None:
+        statements += profile_statements(role.job, role.name, cfg, "role")
     return {"Version": POLICY_VERSION, "Statement": _unique_sids(statements)}
+
+
+# --------------------------------------------------------------------------------------------- job profiles
+
+
+def log_group_name(job: Job, role_name: str) -> str | None:
+    """The log group (or group pattern) the job writes to, with the role name filled in."""
+    group = JOB_PROFILES[job.profile].log_group
+    return group.format(role=role_name) if group else None
+
+
+def stack_log_group(job: Job | None, role_name: str) -> str | None:
+    """The log group the stack creates for the role (its own group), or None."""
+    if job is None or not JOB_PROFILES[job.profile].stack_log_group:
+        return None
+    return log_group_name(job, role_name)
+
+
+def inference_profile_arn(profile_id: str, cfg: StackConfig) -> str:
+    """ARN of a cross-region inference profile as seen from the stack's region and account."""
+    where = {"partition": cfg.partition, "region": cfg.region, "account": cfg.account_id}
+    return fill(INFERENCE_PROFILE_ARN, {**where, "profile_id": profile_id})
+
+
+def _job_values(job: Job, role_name: str, cfg: StackConfig) -> dict[str, str]:
+    profile = JOB_PROFILES[job.profile]
+    values = {
+        "partition": cfg.partition,
+        "region": cfg.region,
+        "account": cfg.account_id,
+        "role": role_name,
+        "log_group": log_group_name(job, role_name) or "",
+        "log_streams": profile.log_streams.format(role=role_name),
+        "namespace": profile.metric_namespace or "",
+    }
+    if job.vpc_id:
+        values["vpc_arn"] = f"arn:{cfg.partition}:ec2:{cfg.region}:{cfg.account_id}:vpc/{job.vpc_id}"
+    return values
+
+
+def _row_items(row: PermissionRow, job: Job, cfg: StackConfig) -> list[dict[str, str]] | None:
+    """The per-item placeholder values a row repeats over; None when the row does not apply."""
+    models = [parse_model(m) for m in job.models]
+    if row.when == "always":
+        return [{}]
+    if row.when == "images":
+        return [{"image": image} for image in job.images] or None
+    if row.when == "vpc":
+        return [{}] if job.vpc_id else None
+    if row.when == "ssm":
+        return [{}] if job.ssm else None
+    if row.when == "foundation models":
+        return [{"model": m.id} for m in models if m.geography is None] or None
+    if row.when == "inference profiles":
+        items = [
+            {"profile_id": m.id, "profile_model": m.model_id, "profile_arn": inference_profile_arn(m.id, cfg)}
+            for m in models
+            if m.geography is not None
+        ]
+        return items or None
+    raise ValueError(f"unknown row condition {row.when!r}")
+
+
+def profile_statements(job: Job, role_name: str, cfg: StackConfig, holder: Holder) -> list[Statement]:
+    """The statements the job profile's table rows give ``holder`` (the role or its execution role).
+
+    A row repeated over items (images, models) is one statement holding every item's resources, unless
+    its condition names the item (an inference profile's own ARN): then one statement per item.
+    """
+    values = _job_values(job, role_name, cfg)
+    statements: list[Statement] = []
+    for row in rows_for(job.profile):
+        if row.holder != holder:
+            continue
+        items = _row_items(row, job, cfg)
+        if items is None:
+            continue
+        per_item = bool(row.condition) and bool(
+            placeholders([v for pairs in row.condition.values() for v in pairs.values()])
+            & {k for item in items for k in item}
+        )
+        groups = [[item] for item in items] if per_item else [items]
+        for group in groups:
+            resources = sorted({fill(t, {**values, **item}) for item in group for t in row.resources})
+            statement: Statement = {
+                "Sid": row.sid,
+                "Effect": "Allow",
+                "Action": sorted(row.actions),
+                "Resource": resources,
+            }
+            if row.condition:
+                statement["Condition"] = fill_condition(row.condition, {**values, **group[0]})
+            statements.append(statement)
+    return statements
+
+
+def execution_role_name(role: Role) -> str | None:
+    """Name of the task execution role created beside the role (ECS and Batch jobs), or None."""
+    if role.job is None or not JOB_PROFILES[role.job.profile].execution_role:
+        return None
+    return f"{role.name}{EXECUTION_ROLE_SUFFIX}"
+
+
+def execution_role_arn(role: Role, cfg: StackConfig) -> str | None:
+    """ARN of the execution role, computed from config, or None."""
+    name = execution_role_name(role)
+    return f"arn:{cfg.partition}:iam::{cfg.account_id}:role/{name}" if name else None
+
+
+def execution_policy(role: Role, cfg: StackConfig) -> Document | None:
+    """The execution role's policy: image pull and logs of the task (None without an execution role)."""
+    if role.job is None or execution_role_name(role) is None:
+        return None
+    statements = profile_statements(role.job, role.name, cfg, "execution role")
+    return {"Version": POLICY_VERSION, "Statement": _unique_sids(statements)}
+
+
+def launch_policy_name(role: Role) -> str:
+    """Physical name of the role's launcher policy."""
+    return f"{role.name}{LAUNCH_POLICY_SUFFIX}"
+
+
+def launch_policy_arn(role: Role, cfg: StackConfig) -> str:
+    """ARN of the launcher policy, computed from config (path ``/``)."""
+    return f"arn:{cfg.partition}:iam::{cfg.account_id}:policy/{launch_policy_name(role)}"
+
+
+def launch_policy(role: Role, cfg: StackConfig) -> Document | None:
+    """``iam:PassRole`` on exactly this role (and its execution role), only to the job's service.
+
+    None when the role names no ``passableBy`` principals.
+    """
+    if role.job is None or not role.job.passable_by:
+        return None
+    resources = [role_arn(role, cfg)]
+    execution = execution_role_arn(role, cfg)
+    if execution:
+        resources.append(execution)
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": f"Pass{_camel(role.name)}",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": sorted(resources),
+                "Condition": {"StringEquals": {"iam:PassedToService": role.job.service}},
+            }
+        ],
+    }
 
 
 def trust_policy(role: Role, cfg: StackConfig) -> Document:
@@ -302,8 +470,21 @@ def trust_policy(role: Role, cfg: StackConfig) -> Document:
         }
         if service in SOURCE_ACCOUNT_SERVICES:
             statement["Condition"] = {"StringEquals": {"aws:SourceAccount": cfg.account_id}}
+        if role.job is not None and role.job.profile == BEDROCK_BATCH_JOB and service == role.job.service:
+            source = fill(
+                BEDROCK_JOB_SOURCE_ARN,
+                {"partition": cfg.partition, "region": cfg.region, "account": cfg.account_id},
+            )
+            statement.setdefault("Condition", {})["ArnLike"] = {"aws:SourceArn": source}
         statements.append(statement)
     return {"Version": POLICY_VERSION, "Statement": _unique_sids(statements)}
+
+
+def execution_trust_policy(role: Role, cfg: StackConfig) -> Document:
+    """Trust of the execution role: the job's service only, pinned to the stack's account."""
+    assert role.job is not None
+    execution = Role(f"{role.name}{EXECUTION_ROLE_SUFFIX}", (role.job.service,), (), (), ())
+    return trust_policy(execution, cfg)
 
 
 def to_json(document: Document) -> str:
