@@ -3,12 +3,18 @@
 Sections run one after another (never in parallel: this is a 2-core machine and the timings would
 interfere), each guarded so one failing section is reported and the others still run:
  1. corpora -> bench/out/documents.json (managed, generated from a fixed seed, worst cases);
- 2. the peers (Parliament core, Cloudsplaining) in their own venv, as a subprocess on that file;
- 3. our engine in-process on the same file; per-corpus mean/median/p99/max and speed-ups;
+ 2. per document, first visit: each tool in a fresh process per corpus, every document once;
+ 3. per document, steady state: warm-up pass, then every document again; ours with its result caches
+    cleared before each timed call (bench/timing.py says exactly what each protocol is);
  4. the findings comparison on the managed policies (bench/out/findings-diff.md);
- 5. the pack: cold start (spawn to port line, median of several), RSS after Analyze of every managed policy;
- 6. `python -m pipeline check --stack all` wall time; 7. synthetic stack scaling 10 -> 100 -> 1,000 roles;
- 8. the long hypothesis profile; 9. the plot; and last, one JSON line with the headline figures.
+ 5. end to end: the lint command line over all managed policies as files, and the peers over the same
+    files, whole processes, alternating, median of 3 (bench/endtoend.py);
+ 6. `lint` of one median-size document from a cold process;
+ 7. the pack: cold start, per-resource `Analyze` latency for the stock stacks and a 5,000-resource
+    stack, resident memory after a 1,000-resource stack and after every managed policy;
+ 8. `python -m pipeline check --stack all` wall time; 9. the offline check of synthetic stacks;
+ 10. the long hypothesis profile; 11. the plot; and last, one JSON line with the headline figures,
+    each named by what it measures, and the targets with whether they are met.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import compare, corpora, ours, pack, robustness, scaling, stats
+from bench import compare, corpora, endtoend, ours, pack, robustness, scaling, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -35,7 +41,8 @@ OUT = BENCH / "out"
 PEERS_VENV = BENCH / ".venv-peers"
 PEERS_PY = PEERS_VENV / "bin" / "python"
 REQUIREMENTS = BENCH / "requirements.txt"
-TOOLS = ("ours", "parliament", "cloudsplaining")
+PEERS = ("parliament", "cloudsplaining")
+TOOLS = ("ours", *PEERS)
 
 
 def log(msg: str) -> None:
@@ -97,11 +104,42 @@ def ensure_peers_venv() -> Path:
     return PEERS_PY
 
 
-def run_peers(documents: Path) -> dict[str, Any]:
-    python = ensure_peers_venv()
-    dest = OUT / "peers.json"
-    subprocess.run([str(python), str(BENCH / "peers.py"), str(documents), str(dest)], check=True)
-    return json.loads(dest.read_text(encoding="utf-8"))
+def peer_documents(documents: Path, tool: str, corpus: str, protocol: str) -> dict[str, Any]:
+    """One peer on one corpus under one protocol, in a fresh process of the peers' venv."""
+    proc = subprocess.run(
+        [str(PEERS_PY), str(BENCH / "peers.py"), "documents", str(documents), tool, corpus, protocol],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if proc.stderr.strip():
+        log(proc.stderr.strip()[-500:])
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def per_document(
+    all_docs: dict[str, list[corpora.Doc]], documents: Path, with_peers: bool
+) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, Any]]:
+    """{protocol: {tool: {doc id: result}}} for both protocols, and extras (versions, our import time)."""
+    results: dict[str, dict[str, dict[str, Any]]] = {"first_visit": {}, "steady": {}}
+    extras: dict[str, Any] = {"versions": {}, "import_ms": {}}
+    for corpus, docs in all_docs.items():
+        log(f"first visit, ours, {corpus}")
+        fresh = ours.first_visit(documents, corpus)
+        results["first_visit"].setdefault("ours", {}).update(fresh["results"])
+        extras["import_ms"][corpus] = round(fresh["import_ms"], 1)
+        log(f"steady state, ours, {corpus}")
+        results["steady"].setdefault("ours", {}).update(ours.steady(docs))
+        if not with_peers:
+            continue
+        for tool in PEERS:
+            for protocol, key in (("first-visit", "first_visit"), ("steady", "steady")):
+                log(f"{protocol}, {tool}, {corpus}")
+                answer = peer_documents(documents, tool, corpus, protocol)
+                results[key].setdefault(tool, {}).update(answer["results"])
+                extras["versions"][tool] = answer["version"]
+    return results, extras
 
 
 # --------------------------------------------------------------------------- sections
@@ -110,7 +148,7 @@ def run_peers(documents: Path) -> dict[str, Any]:
 def timing_tables(
     all_docs: dict[str, list[corpora.Doc]], results: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """Per corpus and tool: summary stats; and the speed-ups (their mean / our mean)."""
+    """Per corpus and tool: summary stats; and the ratios (their mean / our mean)."""
     summaries: dict[str, dict[str, Any]] = {}
     for corpus, docs in all_docs.items():
         summaries[corpus] = {}
@@ -120,14 +158,14 @@ def timing_tables(
             summaries[corpus][tool] = stats.summarize(values) | {
                 "errors": sum(1 for d in docs if per_doc.get(d.id, {}).get("error"))
             }
-    speedups = {
+    ratios = {
         peer: {c: stats.speedup(summaries[c][peer]["mean"], summaries[c]["ours"]["mean"]) for c in all_docs}
-        for peer in ("parliament", "cloudsplaining")
+        for peer in PEERS
     }
-    return {"summary": summaries, "speedups": speedups}
+    return {"summary": summaries, "ratios": ratios}
 
 
-def print_tables(tables: dict[str, Any]) -> None:
+def print_tables(title: str, tables: dict[str, Any]) -> None:
     rows = []
     for corpus, tools in tables["summary"].items():
         for tool, s in tools.items():
@@ -141,15 +179,13 @@ def print_tables(tables: dict[str, Any]) -> None:
                         s["errors"],
                     ]
                 )
+    print(f"## {title}")
     print(stats.table(rows, ["corpus", "tool", "docs", "mean ms", "median", "p99", "max", "errors"]))
     print()
     print(
         stats.table(
-            [
-                [peer, *(f"{v}x" if v else "-" for v in by.values())]
-                for peer, by in tables["speedups"].items()
-            ],
-            ["speed-up (theirs / ours, mean)", *tables["speedups"]["parliament"].keys()],
+            [[peer, *(f"{v}x" if v else "-" for v in by.values())] for peer, by in tables["ratios"].items()],
+            ["ratio (theirs / ours, mean)", *tables["ratios"]["parliament"].keys()],
         )
     )
     print()
@@ -173,15 +209,23 @@ def check_three_stacks(runs: int = 3) -> dict[str, Any]:
 
 
 def pack_figures(managed: list[corpora.Doc], runs: int = 5) -> dict[str, Any]:
+    """Cold start; per-resource Analyze latency (stock stacks, 5,000 resources); memory."""
+    from pipeline import STACKS
+
     cold = pack.cold_start_seconds(runs)
-    rss = pack.managed_policies_rss_mb((d.id, d.text) for d in managed)
+    latency = {stack: pack.stock_stack_latency(stack) for stack in STACKS}
+    log("pack: 5,000-resource stack")
+    latency["5000-resource"] = pack.synthetic_stack_figures(1000)
+    log("pack: 1,000-resource stack (memory)")
+    thousand = pack.synthetic_stack_figures(200)
     return {
         "cold_start_runs_s": [round(c, 3) for c in cold],
         "cold_start_median_s": round(statistics.median(cold), 3),
-        "python": str(pack.pack_python().relative_to(ROOT))
-        if pack.pack_python().is_relative_to(ROOT)
-        else str(pack.pack_python()),
-        **rss,
+        "python": str(pack.pack_python()),
+        "analyze_latency": latency,
+        "rss_after_1000_resources_mb": thousand["rss_end_mb"],
+        "stack_1000_resources": thousand,
+        "managed_policies": pack.managed_policies_rss_mb((d.id, d.text) for d in managed),
     }
 
 
@@ -200,9 +244,9 @@ def plot(payload: dict[str, Any]) -> str:
 
 def diff_only() -> int:
     """Re-run only the findings comparison on the saved results of the last full run (no timing)."""
-    ours_results = json.loads((OUT / "ours.json").read_text(encoding="utf-8"))
-    peer_results = json.loads((OUT / "peers.json").read_text(encoding="utf-8"))["tools"]
-    diff = compare.diff(ours_results, peer_results, [d.id for d in corpora.managed_policies()])
+    saved = json.loads((OUT / "per-document.json").read_text(encoding="utf-8"))["steady"]
+    peer_results = {t: saved[t] for t in PEERS if t in saved}
+    diff = compare.diff(saved["ours"], peer_results, [d.id for d in corpora.managed_policies()])
     compare.write_markdown(diff, OUT / "findings-diff.md")
     print(json.dumps(compare.summary(diff), indent=1))
     return 0
@@ -221,6 +265,99 @@ def guarded(errors: dict[str, str], name: str, fn: Callable[[], Any]) -> Any:
         return None
     log(f"{name} done in {time.perf_counter() - t0:.1f}s")
     return result
+
+
+# --------------------------------------------------------------------------- the summary
+
+PROTOCOLS = {
+    "first_visit_ms": "milliseconds per document, each document analysed exactly once in a fresh process per "
+    "tool and corpus (catalog data loads as documents need it; import excluded, reported apart)",
+    "steady_ms": "milliseconds per document after a warm-up pass over the corpus; before each timed call "
+    "our engine's result caches are cleared outside the timed region (least_privilege.caches), catalog "
+    "caches stay warm; the peers keep no result caches",
+    "end_to_end_s": "wall seconds from process start to exit: `python -m least_privilege lint --kind "
+    "identity --json` over every AWS managed policy as a file, the peers' libraries over the same files "
+    "(bench/peers.py files); tools alternate, median of 3 rounds",
+    "ratios": "their figure divided by ours: mean per document for first_visit and steady, median wall "
+    "time for end_to_end",
+    "cold_lint_ms": "wall milliseconds of `lint --kind identity --json` on the median-size managed policy "
+    "from process start to exit, median of 5",
+    "pack_analyze_ms": "per-resource Analyze round trip over gRPC to the pack process, each resource sent "
+    "once; stock stacks with their pack config, as the CLI sends them",
+    "offline_check_ms_per_role": "wall time of the offline check of a synthetic stack divided by its roles",
+}
+
+
+def _stat(summary: dict[str, Any]) -> dict[str, float | None]:
+    return {k: (round(summary[k], 3) if summary["n"] else None) for k in ("mean", "p99", "max")}
+
+
+def _stats_by_corpus(tables: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c: {t: _stat(s) for t, s in by.items() if s["n"]} for c, by in tables["summary"].items()}
+
+
+def targets(headline: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue, with the measured figure and whether it is met (None: not measured)."""
+    steady = headline["steady_ms"].get("managed", {}).get("ours", {})
+    first = headline["first_visit_ms"].get("managed", {}).get("ours", {})
+    e2e = headline["ratios"].get("end_to_end", {})
+    scale = headline.get("offline_check_ms_per_role") or {}
+    largest = max((int(n) for n in scale), default=None)
+
+    def row(name: str, target: float, measured: float | None, at_least: bool = False) -> dict[str, Any]:
+        met = None if measured is None else (measured >= target if at_least else measured <= target)
+        return {"target": name, "limit": target, "measured": measured, "met": met}
+
+    return [
+        row("end to end, Parliament / ours >= 10", 10, e2e.get("parliament"), at_least=True),
+        row("end to end, Cloudsplaining / ours >= 5", 5, e2e.get("cloudsplaining"), at_least=True),
+        row("steady, managed, mean <= 0.3 ms", 0.3, steady.get("mean")),
+        row("steady, managed, p99 <= 3 ms", 3, steady.get("p99")),
+        row("steady, managed, max <= 10 ms", 10, steady.get("max")),
+        row("first visit, managed, p99 <= 5 ms", 5, first.get("p99")),
+        row("lint of the median document from a cold process <= 150 ms", 150, headline.get("cold_lint_ms")),
+        row(f"offline check <= 10 ms per role ({largest} roles)", 10,
+            scale.get(largest) if largest is not None else None),
+    ]
+
+
+def build_headline(
+    tables: dict[str, Any],
+    e2e: dict[str, Any],
+    extras: dict[str, Any],
+    cold_lint: dict[str, Any],
+    pack_info: dict[str, Any],
+    check_info: dict[str, Any],
+    scale_info: dict[str, Any],
+    fuzz: dict[str, Any],
+) -> dict[str, Any]:
+    """The summary JSON: every figure under a name that says what it measures (see PROTOCOLS), the
+    ratios per protocol, and the targets."""
+    latency = pack_info.get("analyze_latency", {})
+    headline: dict[str, Any] = {
+        "protocols": PROTOCOLS,
+        "end_to_end_s": {t: s["median"] for t, s in e2e.get("seconds", {}).items()},
+        "first_visit_ms": _stats_by_corpus(tables["first_visit"]),
+        "steady_ms": _stats_by_corpus(tables["steady"]),
+        "ratios": {
+            "end_to_end": e2e.get("ratios", {}),
+            "first_visit": tables["first_visit"]["ratios"],
+            "steady": tables["steady"]["ratios"],
+        },
+        "import_ms": extras.get("import_ms", {}),
+        "cold_lint_ms": cold_lint.get("median_ms"),
+        "pack_cold_start_s": pack_info.get("cold_start_median_s"),
+        "pack_analyze_ms": {
+            name: {"p50": v["analyze"]["p50_ms"], "p99": v["analyze"]["p99_ms"], "resources": v["resources"]}
+            for name, v in latency.items()
+        },
+        "pack_rss_after_1000_resources_mb": pack_info.get("rss_after_1000_resources_mb"),
+        "check_three_stacks_s": check_info.get("median_s"),
+        "offline_check_ms_per_role": scale_info.get("per_role_ms", {}),
+        "fuzz_examples": fuzz.get("examples"),
+    }
+    headline["targets"] = targets(headline)
+    return headline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,25 +383,22 @@ def main(argv: list[str] | None = None) -> int:
     documents = OUT / "documents.json"
     corpora.write_documents(documents, all_docs)
     log("corpora: " + ", ".join(f"{k} {len(v)}" for k, v in all_docs.items()))
+    with_peers = not args.skip_peers and guarded(errors, "peers venv", ensure_peers_venv) is not None
 
-    results: dict[str, dict[str, Any]] = {}
-    versions: dict[str, str] = {}
-    if not args.skip_peers:
-        peers = guarded(errors, "peers", lambda: run_peers(documents)) or {}
-        results.update(peers.get("tools", {}))
-        versions.update(peers.get("versions", {}))
-
-    results["ours"] = guarded(errors, "ours", lambda: ours.time_engine(all_docs)) or {}
-    (OUT / "ours.json").write_text(json.dumps(results["ours"]), encoding="utf-8")
-    tables = timing_tables(all_docs, results)
-    print_tables(tables)
+    measured = guarded(errors, "per document", lambda: per_document(all_docs, documents, with_peers))
+    results, extras = measured or ({"first_visit": {}, "steady": {}}, {"versions": {}, "import_ms": {}})
+    (OUT / "per-document.json").write_text(json.dumps(results), encoding="utf-8")
+    tables = {protocol: timing_tables(all_docs, by_tool) for protocol, by_tool in results.items()}
+    print_tables("first visit (ms per document, fresh process, each document once)", tables["first_visit"])
+    print_tables("steady state (ms per document, result caches cleared before each)", tables["steady"])
 
     managed_ids = [d.id for d in all_docs["managed"]]
-    peer_results = {t: results[t] for t in ("parliament", "cloudsplaining") if results.get(t)}
+    steady_results = results["steady"]
+    peer_results = {t: steady_results[t] for t in PEERS if steady_results.get(t)}
     gaps: dict[str, Any] = {}
-    if peer_results and results["ours"]:
+    if peer_results and steady_results.get("ours"):
         diff = guarded(
-            errors, "findings diff", lambda: compare.diff(results["ours"], peer_results, managed_ids)
+            errors, "findings diff", lambda: compare.diff(steady_results["ours"], peer_results, managed_ids)
         )
         if diff:
             compare.write_markdown(diff, OUT / "findings-diff.md")
@@ -272,6 +406,13 @@ def main(argv: list[str] | None = None) -> int:
             print("gap documents (peer reports the category, our covering rules are silent):")
             print(json.dumps(gaps, indent=1))
 
+    e2e = guarded(
+        errors,
+        "end to end",
+        lambda: endtoend.run_rounds(all_docs["managed"], PEERS_PY if with_peers else None),
+    ) or {}
+    median_doc = sorted(all_docs["managed"], key=lambda d: len(d.text))[len(all_docs["managed"]) // 2]
+    cold_lint = guarded(errors, "cold lint", lambda: ours.cold_lint_ms(median_doc)) or {}
     pack_info = guarded(errors, "pack", lambda: pack_figures(all_docs["managed"])) or {}
     check_info = guarded(errors, "check three stacks", check_three_stacks) or {}
 
@@ -286,35 +427,23 @@ def main(argv: list[str] | None = None) -> int:
         errors["fuzz"] = json.dumps(fuzz["failures"])[:1000]
 
     dists = {
-        c: {t: [results[t][d.id]["ms"] for d in docs if d.id in results.get(t, {})] for t in TOOLS}
+        c: {t: [steady_results[t][d.id]["ms"] for d in docs if d.id in steady_results.get(t, {})]
+            for t in TOOLS}
         for c, docs in all_docs.items()
     }
     plot_kind = guarded(
         errors, "plot", lambda: plot({"scaling": scale_info.get("seconds", {}), "distributions": dists})
     )
 
-    worst = tables["summary"]["worst"]["ours"]
-    headline = {
-        "speedup_vs_parliament": {
-            k: tables["speedups"]["parliament"].get(k) for k in ("managed", "generated")
-        },
-        "speedup_vs_cloudsplaining": {
-            k: tables["speedups"]["cloudsplaining"].get(k) for k in ("managed", "generated")
-        },
-        "worst_case_max_ms": round(worst["max"], 3) if worst["n"] else None,
-        "pack_cold_start_s": pack_info.get("cold_start_median_s"),
-        "check_three_stacks_s": check_info.get("median_s"),
-        "scaling": scale_info.get("seconds", {}),
-        "scaling_errors": {n: d["error"] for n, d in scale_info.get("details", {}).items() if "error" in d},
-        "fuzz_examples": fuzz.get("examples"),
-        "pack_rss_mb": pack_info.get("rss_after_mb"),
-    }
+    headline = build_headline(tables, e2e, extras, cold_lint, pack_info, check_info, scale_info, fuzz)
     info["load_avg_end"] = os.getloadavg()[0]
     full = {
         "headline": headline,
         "machine": info,
-        "versions": versions,
+        "versions": extras["versions"],
         "timings": tables,
+        "end_to_end": e2e,
+        "cold_lint": cold_lint,
         "pack": pack_info,
         "check": check_info,
         "scaling": scale_info,
@@ -325,14 +454,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     (OUT / "results.json").write_text(json.dumps(full, indent=1, default=str), encoding="utf-8")
     print(
-        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}; "
-        f"peers: {versions}"
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}, "
+        f"load {info['load_avg_start']:.2f} -> {info['load_avg_end']:.2f}; peers: {extras['versions']}"
     )
-    print(f"pack: {pack_info}")
+    print(f"end to end: {e2e}")
+    print(f"cold lint: {cold_lint}")
+    print(f"pack: {json.dumps(pack_info)}")
     print(f"check --stack all: {check_info}")
     print(f"scaling: {scale_info}")
     print(f"fuzz: {fuzz}")
     print(f"plot: {OUT / 'bench.png'} ({plot_kind}); details: {OUT / 'results.json'}")
+    print(stats.table(
+        [[t["target"], t["measured"], {True: "met", False: "MISSED", None: "-"}[t["met"]]]
+         for t in headline["targets"]],
+        ["target", "measured", ""],
+    ))
     if errors:
         print(f"errors: {json.dumps(errors)}")
     print(json.dumps(headline | {"errors": sorted(errors)}))

@@ -1,49 +1,97 @@
-"""Times our engine per document, in-process, with the same protocol as the peer runner.
+"""Times our engine per document (protocols in bench/timing.py), and the lint CLI from a cold process.
 
-Same JSON text as the peers, one untimed warm-up pass per corpus (so every tool's caches are equally
-warm), then one timed pass. The engine entry point is `check_identity_policy`, which is what the pack
-and the offline check call for every policy document.
+The entry point timed is ``check_identity_policy`` on the document's JSON text (what the pack and the
+offline check call for every policy document), so parsing is included, as it is for the peers.
+Steady state clears the engine's result caches (``least_privilege.caches.clear_result_caches``)
+before every timed call; first visit runs in a fresh interpreter per corpus (``python -m bench.ours
+first-visit``), with the import timed separately.
 """
 
 from __future__ import annotations
 
-import gc
+import json
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from bench import timing
 from bench.corpora import Doc
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def time_engine(corpora: dict[str, list[Doc]]) -> dict[str, dict[str, Any]]:
-    """doc id -> {"ms", "findings": [finding dicts], "error"} for every document of every corpus."""
+
+def _runner() -> timing.Runner:
     from least_privilege.analysis import check_identity_policy
 
-    results: dict[str, dict[str, Any]] = {}
-    for docs in corpora.values():
-        for doc in docs:
-            check_identity_policy(doc.text)
-        gc.collect()
-        for doc in docs:
-            start = time.perf_counter_ns()
-            try:
-                findings, error = check_identity_policy(doc.text), None
-            except Exception as exc:  # must never happen; the fuzz suite asserts it, the bench records it
-                findings, error = [], f"{type(exc).__name__}: {exc}"
-            elapsed_ms = (time.perf_counter_ns() - start) / 1e6
-            results[doc.id] = {"ms": elapsed_ms, "findings": [f.to_dict() for f in findings], "error": error}
-    return results
+    def run(text: str) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in check_identity_policy(text)]
+
+    return run
 
 
-def cold_first_document_ms(doc: Doc) -> float:
-    """Import plus the first document, in a fresh interpreter: what one preview of one policy pays."""
-    import subprocess
-    import sys
+def steady(docs: list[Doc]) -> dict[str, dict[str, Any]]:
+    """Steady state in this process: warm-up pass, then each document with result caches cleared."""
+    from least_privilege.caches import clear_result_caches
 
-    code = (
-        "import time,sys;t=time.perf_counter();from least_privilege.analysis import check_identity_policy;"
-        "check_identity_policy(sys.stdin.read());print((time.perf_counter()-t)*1000)"
+    return timing.steady(_runner(), ((d.id, d.text) for d in docs), reset=clear_result_caches)
+
+
+def first_visit(documents: Path, corpus: str) -> dict[str, Any]:
+    """First visit of every document of ``corpus`` (from the shared documents file) in a fresh
+    interpreter: {"import_ms", "results": {doc id: {"ms", "findings", "error", "runs"}}}."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.ours", "first-visit", str(documents), corpus],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], input=doc.text, capture_output=True, text=True, check=True
-    )
-    return float(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def _first_visit_main(documents: str, corpus: str) -> int:
+    start = time.perf_counter_ns()
+    run = _runner()
+    import_ms = (time.perf_counter_ns() - start) / 1e6
+    docs = [(d["id"], d["text"]) for d in json.loads(Path(documents).read_text(encoding="utf-8"))
+            if d["corpus"] == corpus]
+    json.dump({"import_ms": import_ms, "results": timing.first_visit(run, docs)}, sys.stdout)
+    return 0
+
+
+def cold_lint_ms(doc: Doc, runs: int = 5) -> dict[str, Any]:
+    """Wall time of ``python -m least_privilege lint --kind identity --json FILE`` on one document, from
+    process start to exit (median of ``runs`` fresh processes)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-lint-") as tmp:
+        path = Path(tmp) / f"{doc.id}.json"
+        path.write_text(doc.text, encoding="utf-8")
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "least_privilege", "lint", "--kind", "identity", "--json", str(path)],
+                capture_output=True,
+                text=True,
+            )
+            times.append((time.perf_counter() - start) * 1000)
+            if proc.returncode not in (0, 1):
+                raise RuntimeError(f"lint exited {proc.returncode}: {proc.stderr[-500:]}")
+    return {
+        "document": doc.id,
+        "bytes": len(doc.text.encode()),
+        "median_ms": round(statistics.median(times), 1),
+        "runs_ms": [round(t, 1) for t in times],
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "first-visit":
+        sys.exit(_first_visit_main(sys.argv[2], sys.argv[3]))
+    print("usage: python -m bench.ours first-visit DOCUMENTS.json CORPUS", file=sys.stderr)
+    sys.exit(2)

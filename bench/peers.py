@@ -1,22 +1,28 @@
-"""Peer runner: times Parliament (core checks) and Cloudsplaining per document, inside bench/.venv-peers.
+"""Peer runner: times Parliament (core checks) or Cloudsplaining per document, inside bench/.venv-peers.
 
-Run as a script by the peers' own interpreter (`bench/.venv-peers/bin/python bench/peers.py IN OUT`),
-never imported by the project: the peers pull in boto3/policy_sentry and must stay benchmark-only.
-It reads the shared documents file, gives each tool the same JSON text (each pays its own parsing),
-does one untimed warm-up pass per tool and corpus (the same protocol as our engine), then a timed pass,
-and writes per-document milliseconds and findings as JSON. Stdlib plus the two peers only.
+Run as a script by the peers' own interpreter, never imported by the project (the peers pull in
+boto3/policy_sentry and must stay benchmark-only). Stdlib, the two peers and bench/timing.py only.
+
+    peers.py documents TOOL CORPUS PROTOCOL   per-document times (protocol: first-visit | steady), JSON
+                                              on stdout; one fresh process per tool, corpus and protocol
+    peers.py files TOOL FILE...               end to end: read and analyse every file, print the
+                                              findings as JSON (what the lint CLI does for ours)
+
+Each tool is given the same JSON text as our engine and pays its own parsing.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sys
-import time
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import timing
 
 Runner = Callable[[str], list[dict[str, Any]]]
 
@@ -52,62 +58,47 @@ def _cloudsplaining() -> Runner:
     return run
 
 
-SLOW_MS = 1000.0  # a document this slow in the warm-up is not run a second time (its first run is the figure)
+TOOLS: dict[str, Callable[[], Runner]] = {"parliament": _parliament, "cloudsplaining": _cloudsplaining}
 
 
-def _run_one(run: Runner, text: str) -> tuple[float, list[dict[str, Any]], str | None]:
-    start = time.perf_counter_ns()
-    try:
-        findings, error = run(text), None
-    except Exception as exc:  # a peer crashing on a document is itself a result worth recording
-        findings, error = [], f"{type(exc).__name__}: {exc}"[:300]
-    return (time.perf_counter_ns() - start) / 1e6, findings, error
+def _warn_slow(doc_id: str, ms: float) -> None:
+    print(f"peers: {ms / 1000:.1f}s on {doc_id}", file=sys.stderr, flush=True)
 
 
-def _time_corpus(tool: str, run: Runner, docs: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Warm-up pass (fills the tool's caches), then the timed pass; pathological documents run once."""
-    warm = {}
-    for doc in docs:
-        warm[doc["id"]] = _run_one(run, doc["text"])
-        if warm[doc["id"]][0] > SLOW_MS:
-            print(
-                f"peers: {tool} took {warm[doc['id']][0] / 1000:.1f}s on {doc['id']}",
-                file=sys.stderr,
-                flush=True,
-            )
-    gc.collect()
-    results: dict[str, dict[str, Any]] = {}
-    for doc in docs:
-        first = warm[doc["id"]]
-        ms, findings, error = first if first[0] > SLOW_MS else _run_one(run, doc["text"])
-        results[doc["id"]] = {
-            "ms": ms,
-            "findings": findings,
-            "error": error,
-            "runs": 1 if first[0] > SLOW_MS else 2,
-        }
-    return results
+def documents(src: str, tool: str, corpus: str, protocol: str) -> int:
+    logging.disable(logging.CRITICAL)  # cloudsplaining logs a warning per NotResource statement
+    with open(src, encoding="utf-8") as fh:
+        docs = [(d["id"], d["text"]) for d in json.load(fh) if d["corpus"] == corpus]
+    run = TOOLS[tool]()
+    if protocol == "first-visit":
+        results = timing.first_visit(run, docs)
+    else:
+        results = timing.steady(run, docs, on_slow=_warn_slow)
+    json.dump({"version": metadata.version(tool), "results": results}, sys.stdout)
+    return 0
+
+
+def files(tool: str, paths: list[str]) -> int:
+    logging.disable(logging.CRITICAL)
+    run = TOOLS[tool]()
+    out = []
+    for path in paths:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            out.append({"path": path, "findings": run(text)})
+        except Exception as exc:  # Parliament raises on a couple of managed policies
+            out.append({"path": path, "error": f"{type(exc).__name__}: {exc}"[:300]})
+    json.dump({"files": out}, sys.stdout, indent=2)
+    return 0
 
 
 def main(argv: list[str]) -> int:
-    logging.disable(logging.CRITICAL)  # cloudsplaining logs a warning per NotResource statement
-    src, dst = argv[1], argv[2]
-    with open(src, encoding="utf-8") as fh:
-        docs: list[dict[str, str]] = json.load(fh)
-    by_corpus: dict[str, list[dict[str, str]]] = {}
-    for doc in docs:
-        by_corpus.setdefault(doc["corpus"], []).append(doc)
-    out: dict[str, Any] = {"versions": {}, "tools": {}}
-    for tool, factory in (("parliament", _parliament), ("cloudsplaining", _cloudsplaining)):
-        out["versions"][tool] = metadata.version(tool)
-        run = factory()
-        out["tools"][tool] = {}
-        for corpus, items in by_corpus.items():
-            print(f"peers: {tool} on {corpus} ({len(items)} documents)", file=sys.stderr, flush=True)
-            out["tools"][tool].update(_time_corpus(tool, run, items))
-    with open(dst, "w", encoding="utf-8") as fh:
-        json.dump(out, fh)
-    return 0
+    if len(argv) == 6 and argv[1] == "documents" and argv[5] in ("first-visit", "steady"):
+        return documents(argv[2], argv[3], argv[4], argv[5])
+    if len(argv) >= 4 and argv[1] == "files" and argv[2] in TOOLS:
+        return files(argv[2], argv[3:])
+    print(__doc__, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

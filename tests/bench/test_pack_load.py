@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from bench.pack import PackProcess, policy_resource, urn  # noqa: E402
+from bench.pack import PackProcess, policy_resource, synthetic_stack  # noqa: E402
 
 ACCOUNT = "111111111111"
 RSS_BOUND_MB = 400  # "bounded": generous, the bench reports the real figure against the 150 MB target
@@ -85,57 +85,8 @@ def test_fifty_concurrent_analyze_calls_are_all_answered(pack: PackProcess) -> N
     assert pack.alive()
 
 
-def _stack(roles: int, bad_every: int) -> tuple[list[dict[str, Any]], set[str]]:
-    """`roles` roles x 5 resources (component, role, policy, attachment, instance profile) as at preview."""
-    resources: list[dict[str, Any]] = []
-    bad: set[str] = set()
-    for i in range(roles):
-        name = f"worker-{i:04d}"
-        component = urn("load", "ai-data-processing:iam:DataProcessingRole", name)
-        role_urn = urn("load", "aws:iam/role:Role", name)
-        statement = (
-            {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}
-            if i % bad_every == 0
-            else {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": f"arn:aws:s3:::acme-ml-raw-load/{name}/*",
-            }
-        )
-        if i % bad_every == 0:
-            bad.add(role_urn)
-        resources += [
-            {"type": "ai-data-processing:iam:DataProcessingRole", "name": name, "properties": {}},
-            {
-                "type": "aws:iam/role:Role",
-                "name": name,
-                "parent": component,
-                "properties": {"name": name, "assumeRolePolicy": TRUST},
-            },
-            {
-                "type": "aws:iam/policy:Policy",
-                "name": f"{name}-policy",
-                "parent": component,
-                "properties": {"name": f"{name}-policy", "policy": _doc([statement])},
-            },
-            {
-                "type": "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                "name": f"{name}-attach",
-                "parent": component,
-                "properties": {"role": name, "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/{name}-policy"},
-            },
-            {
-                "type": "aws:iam/instanceProfile:InstanceProfile",
-                "name": f"{name}-profile",
-                "parent": component,
-                "properties": {"name": f"{name}-profile", "role": name},
-            },
-        ]
-    return resources, bad
-
-
 def test_five_thousand_resource_analyze_stack_is_answered_for_every_role(pack: PackProcess) -> None:
-    resources, bad = _stack(roles=1000, bad_every=10)
+    resources, bad = synthetic_stack(roles=1000, bad_every=10)
     assert len(resources) == 5000
     response = pack.analyze_stack(resources)
     flagged = {d.urn for d in response.diagnostics if d.policyName == "iam-effective-permissions-budget"}
