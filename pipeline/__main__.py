@@ -19,6 +19,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from pipeline import console
+
 STARTED = time.perf_counter()
 """When the CLI started (the report footer times the whole command, imports included)."""
 
@@ -52,6 +54,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         module.add_parser(subparsers)
         for sub in subparsers.choices.values():
             sub.set_defaults(_module=module)
+            if not any("--wide" in action.option_strings for action in sub._actions):
+                sub.add_argument(
+                    "--wide", action="store_true", help="print tables in full instead of fitting the terminal"
+                )
     for name, (_module_name, help_text) in COMMANDS.items():
         if name not in subparsers.choices:
             sub = subparsers.add_parser(name, help=help_text, add_help=False)
@@ -64,14 +70,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(_chosen_command(args_list)).parse_args(args_list)
     args._started = STARTED
+    console.set_wide(bool(getattr(args, "wide", False)))
     return int(args._module.run(args))
 
 
-if __name__ == "__main__":
+def main_interruptible(argv: Sequence[str] | None = None) -> int:
+    """`main`, ended by Ctrl-C (exit 130) or SIGTERM/SIGHUP (128 + signal) with one line and no traceback.
+
+    The signal is raised as an exception in the running code, so the moto server, pack processes and
+    temporary files are released by the `with`/`finally` blocks that own them before the exit."""
     try:
-        code = main()
-        sys.stdout.flush()
+        with console.signals_interrupt():
+            code = main(argv)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except console.Interrupted as stop:
+        print(f"interrupted by {stop}", file=sys.stderr)
+        return stop.exit_code
     except BrokenPipeError:  # `... | head`: the reader left; not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 0
-    sys.exit(code)
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main_interruptible())

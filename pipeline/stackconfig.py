@@ -10,9 +10,10 @@ pack (`PULUMI_CONFIG`) the same strings.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,26 @@ class Project:
 def _read_yaml(path: Path) -> Any:
     """Parse a YAML file strictly (`pipeline.yamlfile`): errors name the file and line."""
     return load_yaml(path)
+
+
+def existing_stacks(project: Project) -> list[str]:
+    """The stacks this project has a `Pulumi.<stack>.yaml` for, sorted."""
+    files = project.stack_config_dir.glob("Pulumi.*.yaml")
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in files)
+
+
+def require_stacks(project: Project, names: Sequence[str]) -> None:
+    """Raise a ConfigurationError for the first name with no stack file, listing the stacks that exist."""
+    known = existing_stacks(project)
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            missing = project.stack_config_dir / f"Pulumi.{name}.yaml"
+            raise ConfigurationError(
+                f"no stack '{name}': {missing} does not exist; {hint}"
+                f"the stacks are {', '.join(known) or '(none)'}"
+            )
 
 
 def _type_name(type_: str | None, items: Mapping[str, Any] | None) -> str:

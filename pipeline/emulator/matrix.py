@@ -51,6 +51,7 @@ from least_privilege import UNKNOWN_STRING
 from least_privilege.analysis import EffectivePermissions, effective_permissions
 
 from pipeline import ROOT
+from pipeline.console import table
 from pipeline.emulator.moto_aws import (
     DENIED_CODES,
     Credentials,
@@ -847,15 +848,8 @@ def render(result: MatrixResult) -> str:
         )
         for o in result.outcomes
     ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [
-        f"Access matrix for stack {result.stack} ({result.emulator})",
-        "",
-        line.format(*head).rstrip(),
-        line.format(*("-" * w for w in widths)),
-    ]
-    out += [line.format(*r).rstrip() for r in rows]
+    out = [f"Access matrix for stack {result.stack} ({result.emulator})", ""]
+    out += table([head, *rows], rule=True)
     undecided = [o for o in result.outcomes if o.status == UNDECIDABLE]
     if undecided:
         out += ["", "Not decidable by the emulator (shown, not counted):"]
@@ -885,8 +879,13 @@ def render(result: MatrixResult) -> str:
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("access-matrix", help="prove each role's access on the moto emulator")
-    p.add_argument("--stack", default="dev", help="stack name (Pulumi.<stack>.yaml)")
+    p = subparsers.add_parser(
+        "access-matrix",
+        help="prove each role's access on the moto emulator",
+        description="Prove each role's access on the moto emulator with IAM authorization on. "
+        "Uses stack dev unless --stack names another.",
+    )
+    p.add_argument("--stack", default="dev", help="stack to prove (Pulumi.<stack>.yaml); default: dev")
     p.add_argument(
         "--run-file", type=Path, help="a recorded program run (JSON) instead of running the program"
     )
@@ -909,6 +908,10 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.errors import PipelineError
 
     try:
+        if not args.run_file:
+            from pipeline.stackconfig import load_project, require_stacks
+
+            require_stacks(load_project(ROOT), [args.stack])
         program_run = load_run_file(args.run_file) if args.run_file else None
         if args.server:
             pr = program_run

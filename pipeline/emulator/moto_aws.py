@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import ROOT
+
 DEFAULT_REGION = "us-east-1"
 DUMMY_KEY = "testing"
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
@@ -301,14 +303,21 @@ class MotoServer:
             cmd += ["--managed-policy", arn]
         env = dict(os.environ)
         env.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)  # start with authorization off; the matrix toggles it
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
-        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         # The log goes to a file: an unread pipe would fill up and stall the server.
         self._log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - must outlive this method (closed in stop)
             prefix="moto-server-", suffix=".log", delete=False
         )
         self.proc = subprocess.Popen(cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=env)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:  # not ready, or interrupted (Ctrl-C, SIGTERM) while waiting: stop it here
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -317,10 +326,9 @@ class MotoServer:
                 )
             try:
                 with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=2):
-                    return self
+                    return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
-        self.stop()
         raise EmulatorError(f"moto server on {self.url} not ready after {timeout:.0f}s")
 
     def log(self) -> str:

@@ -23,11 +23,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT, STACKS
-from pipeline.errors import ConfigurationError, PipelineError
+from pipeline.console import output_file
+from pipeline.errors import ConfigurationError, PipelineError, ProgramError
 from pipeline.preview.packclient import (
     Diagnostic,
     PackInfo,
@@ -36,11 +38,18 @@ from pipeline.preview.packclient import (
     load_pack_config,
     reconcile_pack_config,
 )
-from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Violation, role_names, role_of
+from pipeline.preview.verdict import (
+    PREVIEW_VERIFIABLE_POLICY,
+    StackFailure,
+    StackReport,
+    Violation,
+    role_names,
+    role_of,
+)
 from pipeline.program import run_program
 from pipeline.recording import STACK_TYPE, ProgramRun, RecordedResource
 from pipeline.reviewed_exceptions import summarize
-from pipeline.stackconfig import load_project, load_stack_config
+from pipeline.stackconfig import Project, load_project, load_stack_config, require_stacks
 from pipeline.yamlfile import load_yaml
 
 
@@ -183,6 +192,89 @@ def _report(job: _StackJob, pack_dir: Path, started: float) -> StackReport:
     )
 
 
+def check_each_stack(
+    stacks: Sequence[str],
+    *,
+    project_dir: Path = ROOT,
+    stack_files: Mapping[str, Path] | None = None,
+    pack_config_files: Mapping[str, Path] | None = None,
+    pack_dir: Path | None = None,
+    program_dir: Path | None = None,
+) -> list[StackReport | StackFailure]:
+    """Check several stacks at once (pack processes boot in parallel), one result per stack in order.
+
+    A stack that cannot be checked (bad stack file, failing program, broken pack config) becomes a
+    `StackFailure` and the others still get their report. A problem shared by all (Pulumi.yaml, the
+    pack itself) raises PipelineError."""
+    started = time.perf_counter()
+    project_dir = Path(project_dir)
+    project = load_project(project_dir)
+    pack_dir = Path(pack_dir) if pack_dir is not None else project_dir / "policy-pack"
+    jobs: list[_StackJob] = []
+    failures: dict[str, PipelineError] = {}
+    try:
+        for stack in stacks:
+            try:
+                jobs.append(_start_job(stack, project, project_dir, stack_files, pack_config_files, pack_dir))
+            except ConfigurationError as exc:
+                failures[stack] = exc
+        for job in jobs:
+            try:
+                program = partial(
+                    run_program,
+                    job.stack,
+                    config=job.config,
+                    project_dir=project_dir,
+                    program_dir=program_dir,
+                )
+                job.preview, job.update = program(preview=True), program(preview=False)
+            except (ConfigurationError, ProgramError) as exc:
+                failures[job.stack] = exc
+                job.pack.close()
+
+        def preview_phase(job: _StackJob) -> None:
+            assert job.preview is not None
+            job.diagnostics = _analyze(job, job.pack, job.preview)
+            job.pack.close()
+            if any(d.cant_run for d in job.diagnostics):
+                _analyze_update(job, pack_dir)
+
+        ready = [job for job in jobs if job.stack not in failures]
+        with ThreadPoolExecutor(max_workers=max(1, len(ready))) as pool:
+            futures = {job.stack: pool.submit(preview_phase, job) for job in ready}
+            for stack, future in futures.items():
+                try:
+                    future.result()
+                except ConfigurationError as exc:  # the stack's pack config does not fit the pack
+                    failures[stack] = exc
+        reports = {job.stack: _report(job, pack_dir, started) for job in ready if job.stack not in failures}
+        return [reports.get(stack) or StackFailure(stack, failures[stack]) for stack in stacks]
+    finally:
+        for job in jobs:
+            job.pack.close()
+
+
+def _start_job(
+    stack: str,
+    project: Project,
+    project_dir: Path,
+    stack_files: Mapping[str, Path] | None,
+    pack_config_files: Mapping[str, Path] | None,
+    pack_dir: Path,
+) -> _StackJob:
+    """Read one stack's config and pack config, and start its pack process booting."""
+    stack_file = Path((stack_files or {}).get(stack) or project.stack_file(stack))
+    config = load_stack_config(project_dir, stack, stack_file)
+    pack_config_file = Path((pack_config_files or {}).get(stack) or pack_dir / "config" / f"{stack}.json")
+    if not pack_config_file.is_file():
+        raise ConfigurationError(f"{pack_config_file}: policy pack config for stack '{stack}' not found")
+    pack_config = load_pack_config(pack_config_file)
+    pack = PolicyPackProcess(pack_dir, project=project.name, stack=stack, dry_run=True, config=config)
+    job = _StackJob(stack, project.name, stack_file, pack_config_file, config, pack_config, pack)
+    pack.start()
+    return job
+
+
 def check_stacks(
     stacks: Sequence[str],
     *,
@@ -192,51 +284,20 @@ def check_stacks(
     pack_dir: Path | None = None,
     program_dir: Path | None = None,
 ) -> list[StackReport]:
-    """Check several stacks at once (pack processes boot in parallel). Raises PipelineError (exit 2)."""
-    started = time.perf_counter()
-    project_dir = Path(project_dir)
-    project = load_project(project_dir)
-    pack_dir = Path(pack_dir) if pack_dir is not None else project_dir / "policy-pack"
-    jobs: list[_StackJob] = []
-    try:
-        for stack in stacks:
-            stack_file = Path((stack_files or {}).get(stack) or project.stack_file(stack))
-            config = load_stack_config(project_dir, stack, stack_file)
-            pack_config_file = Path(
-                (pack_config_files or {}).get(stack) or pack_dir / "config" / f"{stack}.json"
-            )
-            if not pack_config_file.is_file():
-                raise ConfigurationError(
-                    f"{pack_config_file}: policy pack config for stack '{stack}' not found"
-                )
-            pack_config = load_pack_config(pack_config_file)
-            pack = PolicyPackProcess(pack_dir, project=project.name, stack=stack, dry_run=True, config=config)
-            jobs.append(
-                _StackJob(stack, project.name, stack_file, pack_config_file, config, pack_config, pack)
-            )
-            pack.start()
-        for job in jobs:
-            job.preview = run_program(
-                job.stack, preview=True, project_dir=project_dir, config=job.config, program_dir=program_dir
-            )
-            job.update = run_program(
-                job.stack, preview=False, project_dir=project_dir, config=job.config, program_dir=program_dir
-            )
-
-        def preview_phase(job: _StackJob) -> None:
-            assert job.preview is not None
-            job.diagnostics = _analyze(job, job.pack, job.preview)
-            job.pack.close()
-            if any(d.cant_run for d in job.diagnostics):
-                _analyze_update(job, pack_dir)
-
-        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            for future in [pool.submit(preview_phase, job) for job in jobs]:
-                future.result()
-        return [_report(job, pack_dir, started) for job in jobs]
-    finally:
-        for job in jobs:
-            job.pack.close()
+    """`check_each_stack` for callers that need every verdict: the first stack that could not be checked
+    raises its PipelineError (exit 2)."""
+    results = check_each_stack(
+        stacks,
+        project_dir=project_dir,
+        stack_files=stack_files,
+        pack_config_files=pack_config_files,
+        pack_dir=pack_dir,
+        program_dir=program_dir,
+    )
+    for result in results:
+        if isinstance(result, StackFailure):
+            raise result.error
+    return [r for r in results if isinstance(r, StackReport)]
 
 
 def check_stack(
@@ -278,7 +339,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--stack", default="all", help="dev, staging, prod, a comma list, or all (default)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the report as JSON")
-    output.add_argument("--sarif", metavar="FILE", type=Path, help="also write SARIF 2.1.0 to FILE")
+    output.add_argument(
+        "--sarif", metavar="FILE", type=output_file, help="also write SARIF 2.1.0 to FILE (folder must exist)"
+    )
     parser.add_argument(
         "--live",
         action="store_true",
@@ -287,13 +350,14 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--project-dir", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 
-def parse_stacks(value: str) -> list[str]:
-    """`all` -> every stack in promotion order; otherwise a comma-separated list."""
+def parse_stacks(value: str, project_dir: Path = ROOT) -> list[str]:
+    """`all` -> every stack in promotion order; otherwise a comma-separated list of existing stacks."""
     if value == "all":
         return list(STACKS)
     stacks = [s.strip() for s in value.split(",") if s.strip()]
     if not stacks:
         raise ConfigurationError("--stack needs a stack name")
+    require_stacks(load_project(project_dir), stacks)
     return stacks
 
 
@@ -302,45 +366,51 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.preview import report as render
 
     started = getattr(args, "_started", None) or time.perf_counter()
+    failures: list[StackFailure] = []
     try:
-        stacks = parse_stacks(args.stack)
+        stacks = parse_stacks(args.stack, args.project_dir)
         if args.live:
             from pipeline.preview.live import live_check_stacks
 
             reports = live_check_stacks(stacks, project_dir=args.project_dir)
         else:
-            reports = check_stacks(stacks, project_dir=args.project_dir)
+            results = check_each_stack(stacks, project_dir=args.project_dir)
+            reports = [r for r in results if isinstance(r, StackReport)]
+            failures = [r for r in results if isinstance(r, StackFailure)]
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:  # an internal error is still a message, not a traceback
         print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
     mode = "live" if args.live else "offline"
     if args.json:
-        print(json.dumps(render.to_json(reports, elapsed, mode=mode), indent=2))
-    else:
+        data = render.to_json(reports, elapsed, mode=mode)
+        if failures:
+            data["errors"] = [f.to_dict() for f in failures]
+        print(json.dumps(data, indent=2))
+    elif reports:
         print(render.render_text(reports, elapsed, mode=mode))
+    for failure in failures:  # after the reports, so the last lines say what has no verdict
+        print(f"error: stack {failure.stack} could not be checked: {failure.error}", file=sys.stderr)
     if args.sarif:
         try:
-            args.sarif.parent.mkdir(parents=True, exist_ok=True)
             args.sarif.write_text(
                 json.dumps(render.to_sarif(reports, args.project_dir), indent=2) + "\n", encoding="utf-8"
             )
         except OSError as exc:
             print(f"error: cannot write {args.sarif}: {exc}", file=sys.stderr)
             return 2
-    return overall_exit_code(reports)
+    return max([overall_exit_code(reports), *(f.exit_code for f in failures)])
 
 
 __all__ = [
     "STACK_TYPE",
+    "StackFailure",
     "StackReport",
     "Violation",
+    "check_each_stack",
     "check_stack",
     "check_stacks",
     "overall_exit_code",

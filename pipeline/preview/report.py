@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT
+from pipeline.console import table
 from pipeline.preview.verdict import StackReport, Violation
 from pipeline.reviewed_exceptions import (
     ACCEPTED_POLICY,
@@ -59,11 +60,6 @@ def _where(v: Violation) -> str:
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines() if line.strip())
-
-
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
 
 
 def permission_rows(roles: Mapping[str, Any]) -> list[list[str]]:
@@ -138,7 +134,7 @@ def render_stack(report: StackReport) -> str:
     if report.roles:
         lines.append("  effective permissions")
         header = ["ROLE", "BUCKET", "ACCESS", "PREFIXES", "ACTIONS", "AI ACTIONS", "ATTACHMENTS"]
-        lines.extend("    " + row for row in _table([header, *permission_rows(report.roles)]))
+        lines.extend(table([header, *permission_rows(report.roles)], indent="    "))
     for note in report.notes:
         lines.append(f"  {note}")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from typing import Any
 
 from least_privilege.findings import PREVIEW_VERIFIABLE
 
+from pipeline.errors import PipelineError
 from pipeline.recording import ProgramRun, RecordedResource
 from pipeline.reviewed_exceptions import ExceptionSummary
 
@@ -129,6 +130,21 @@ class StackReport:
             "exceptions": self.exceptions.to_dict() if self.exceptions else None,
             "elapsedSeconds": round(self.elapsed, 3),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StackFailure:
+    """A stack that could not be checked (no verdict): which stack, and the error that stopped it."""
+
+    stack: str
+    error: PipelineError
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "passed": None, "error": str(self.error)}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.console import table
+
 KIND_DATASET = "dataset"
 KIND_ACTION = "action"
 KIND_AI = "ai"
@@ -322,16 +324,11 @@ def render_table(diff: PermissionDiff) -> str:
     if not diff.rows():
         return f"{title}: no difference in effective permissions\n"
     headers = (*_HEADERS, diff.reference, diff.candidate)
-    rows = [headers, *diff.rows()]
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(headers))]
     lines = [
         f"{title}: {len(diff.added)} grant(s) only in {diff.candidate}, "
-        f"{len(diff.removed)} only in {diff.reference}"
+        f"{len(diff.removed)} only in {diff.reference}",
+        *table([headers, *diff.rows()], rule=True),
     ]
-    for n, row in enumerate(rows):
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT, STACKS
+from pipeline.console import output_file_or_stdout
 from pipeline.errors import PipelineError
 from pipeline.promotion.deploy import AutomationBackend, StageBackend, classify_error, cli_available
 from pipeline.promotion.paths import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
@@ -690,7 +691,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON (progress goes to stderr)")
     p.add_argument(
         "--summary",
-        type=Path,
+        type=output_file_or_stdout,
         default=None,
         metavar="FILE",
         help="append the Markdown report (stages, permission differences) to FILE, e.g. "

@@ -111,7 +111,7 @@ def test_cli_unknown_stack_is_exit_2_with_message(capsys: pytest.CaptureFixture[
 def test_sarif_file_written_by_cli(tmp_path: Path) -> None:
     from pipeline.__main__ import main
 
-    out = tmp_path / "out" / "check.sarif"
+    out = tmp_path / "check.sarif"
     assert main(["check", "--stack", "prod", "--sarif", str(out)]) == 0
     sarif = json.loads(out.read_text())
     assert sarif["$schema"].endswith("sarif-2.1.0.json")
