@@ -32,7 +32,10 @@ PACK_DIR = Path(__file__).resolve().parents[2] / "policy-pack"
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
-import policies  # noqa: E402  (the pack dir must be on sys.path first, as pulumi.policy puts it)
+import adapters  # noqa: E402  (the pack dir must be on sys.path first, as pulumi.policy puts it)
+import policies  # noqa: E402
+from iam_pack import engine  # noqa: E402
+from least_privilege.findings import BUDGET  # noqa: E402
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ACCOUNT = "111111111111"
@@ -61,10 +64,19 @@ def policy_named(name: str) -> ResourceValidationPolicy | StackValidationPolicy:
 def run_resource(
     name: str, type_: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
 ) -> list[str]:
-    """Run one resource policy the way the servicer does; return the violation messages."""
+    """Run one policy on one resource the way the servicer does; return the violation messages.
+
+    A stack policy sees a stack made of that resource alone.
+    """
     policy = policy_named(name)
-    assert isinstance(policy, ResourceValidationPolicy)
     messages: list[str] = []
+    if isinstance(policy, StackValidationPolicy):
+        resource = PolicyResource(
+            type_, wire_props(props), urn_of(type_, "r"), "r", opts(), None, None, [], {}
+        )
+        args = StackValidationArgs([resource], dict(config or {}))
+        assert policy.validate(args, lambda m, u=None: messages.append(m)) is None
+        return messages
 
     def report(message: str, urn: str | None = None) -> None:
         messages.append(message)
@@ -184,7 +196,7 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
         {"role": "r", "policyArn": UNKNOWN_STRING},
         {"role": "r", "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/ingest-worker"},
-        {},
+        {"knownExternal": {"roles": ["r"], "policies": ["ingest-worker"]}},
     ),
     (
         "iam-no-wildcard-resources",
@@ -234,7 +246,7 @@ def test_every_engine_rule_is_a_policy_with_metadata() -> None:
         assert policy.remediation_steps
         assert policy.severity is not None
         assert policy.config_schema is not None or policy.name == policies.INFORMATIONAL
-    budget = policy_named(policies.BUDGET)
+    budget = policy_named(BUDGET)
     assert isinstance(budget, StackValidationPolicy)
 
 
@@ -313,8 +325,7 @@ def test_unknowns_never_escape_as_unknown_value_error() -> None:
         "managedPolicyArns": [UNKNOWN_STRING, "arn:aws:iam::aws:policy/AdministratorAccess"],
     }
     for policy in policies.ALL_POLICIES:
-        if isinstance(policy, ResourceValidationPolicy):
-            run_resource(policy.name, "aws:iam/role:Role", role)  # would raise UnknownValueError
+        run_resource(policy.name, "aws:iam/role:Role", role)  # would raise UnknownValueError
     # The known parts are still checked ...
     assert run_resource("iam-no-wildcard-actions", "aws:iam/role:Role", role)
     assert run_resource("iam-managed-policy-attachments", "aws:iam/role:Role", role)
@@ -346,10 +357,10 @@ def test_engine_exception_becomes_a_violation(monkeypatch: pytest.MonkeyPatch) -
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(analysis, "check_identity_policy", boom)
-    policies._cache.clear()
+    engine.clear_cache()
     props = {"policy": doc(allow("s3:GetObject", "arn:aws:s3:::acme-raw/x/*"))}
     messages = run_resource("iam-known-actions", "aws:iam/policy:Policy", props)
-    policies._cache.clear()
+    engine.clear_cache()
     assert len(messages) == 1
     assert "internal error" in messages[0] and "engine exploded" in messages[0]
 
@@ -388,7 +399,7 @@ def link(entries: list[tuple[PolicyResource, dict[str, list[str]], list[str]]]) 
 
 
 def run_stack(resources: list[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    policy = policy_named(policies.BUDGET)
+    policy = policy_named(BUDGET)
     assert isinstance(policy, StackValidationPolicy)
     out: list[tuple[str, str | None]] = []
     policy.validate(StackValidationArgs(resources, dict(config)), lambda m, u=None: out.append((m, u)))
@@ -509,7 +520,7 @@ _DOC = st.one_of(
     _JSONISH.filter(lambda v: isinstance(v, dict)),
     st.just(UNKNOWN_STRING),
 )
-_TYPES = sorted(policies.IAM_TYPES)
+_TYPES = sorted(adapters.judged_types())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

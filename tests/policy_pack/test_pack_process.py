@@ -163,6 +163,14 @@ def analyze(stub: Any, type_: str, name: str, stack: str, props: Mapping[str, An
     )
 
 
+def analyze_alone(stub: Any, type_: str, name: str, stack: str, props: Mapping[str, Any]) -> Any:
+    """AnalyzeStack of a stack made of this one resource."""
+    resource = analyzer_pb2.AnalyzerResource(
+        type=type_, name=name, urn=urn(type_, name, stack), properties=struct_of(props)
+    )
+    return stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[resource]), timeout=60)
+
+
 def by_policy(response: Any) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for d in response.diagnostics:
@@ -185,7 +193,11 @@ def test_pack_over_grpc_prod(python_for_pack: Path) -> None:
         assert all(p.description and p.remediation_steps for p in info.policies)
         assert all(p.severity != analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED for p in info.policies)
         stack_policies = [p.name for p in info.policies if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK]
-        assert stack_policies == ["iam-effective-permissions-budget"]
+        assert stack_policies == [
+            "iam-preview-verifiable",
+            "iam-effective-permissions-budget",
+            "iam-no-escalation-across-policies",
+        ]
         stub.Configure(
             analyzer_pb2.ConfigureAnalyzerRequest(
                 policyConfig=engine_policy_config(info, PACK_DIR / "config" / f"{stack}.json")
@@ -194,12 +206,16 @@ def test_pack_over_grpc_prod(python_for_pack: Path) -> None:
         )
 
         # An IAM document unknown at preview: a mandatory violation, not the SDK's advisory downgrade.
+        # The resource policies skip the unknown part; the stack policy reports it.
         unknown = analyze(stub, "aws:iam/policy:Policy", "p-unknown", stack, {"policy": UNKNOWN_STRING})
-        found = by_policy(unknown)
-        assert "iam-preview-verifiable" in found, unknown
-        assert all(d.enforcementLevel == analyzer_pb2.MANDATORY for d in found["iam-preview-verifiable"])
         assert not any("can't run policy" in d.message for d in unknown.diagnostics), unknown
-        assert all(d.enforcementLevel == analyzer_pb2.MANDATORY for d in unknown.diagnostics)
+        unknown_stack = analyze_alone(
+            stub, "aws:iam/policy:Policy", "p-unknown", stack, {"policy": UNKNOWN_STRING}
+        )
+        found = by_policy(unknown_stack)
+        assert "iam-preview-verifiable" in found, unknown_stack
+        assert all(d.enforcementLevel == analyzer_pb2.MANDATORY for d in found["iam-preview-verifiable"])
+        assert not any("can't run policy" in d.message for d in unknown_stack.diagnostics), unknown_stack
 
         # A wildcard grant: mandatory, with severity in the text and on the diagnostic.
         wild = analyze(
@@ -269,6 +285,8 @@ def test_pack_over_grpc_prod(python_for_pack: Path) -> None:
         assert all(d.urn == role_urn and d.enforcementLevel == analyzer_pb2.MANDATORY for d in budget)
         assert any("ec2" in d.message for d in budget)
         assert not any("internal error" in d.message for d in stack_result.diagnostics)
+        # The unknown ARN is linked to the stack's Policy: verifiable, not a preview-verifiable violation.
+        assert "iam-preview-verifiable" not in by_policy(stack_result), stack_result
     finally:
         stop_pack(pack)
     print(f"cold start ({python_for_pack}): {pack.startup_seconds:.3f}s")
@@ -286,7 +304,9 @@ def test_pack_dev_config_keeps_preview_verifiable_advisory() -> None:
             ),
             timeout=30,
         )
-        unknown = by_policy(analyze(stub, "aws:iam/policy:Policy", "p", stack, {"policy": UNKNOWN_STRING}))
+        unknown = by_policy(
+            analyze_alone(stub, "aws:iam/policy:Policy", "p", stack, {"policy": UNKNOWN_STRING})
+        )
         assert [d.enforcementLevel for d in unknown["iam-preview-verifiable"]] == [analyzer_pb2.ADVISORY]
         # Wildcard resources stay mandatory in every environment.
         wild = by_policy(

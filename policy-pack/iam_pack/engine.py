@@ -1,0 +1,147 @@
+"""Calls into the engine with each policy's own settings, memoised across the pack's policies.
+
+Imports stay cheap: the engine's analysis module, the catalog and the managed-policy snapshot are
+loaded on first use, so the pack starts quickly for every preview.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
+
+from adapters.model import IDENTITY, RESOURCE, TRUST, Context, ResourceView
+from least_privilege import UNKNOWN, is_unknown
+from least_privilege.findings import TRUST_POLICY, Finding
+
+# Config keys every policy has; they do not change what the engine finds.
+COMMON_KEYS: Final = ("severityOverride", "minimumSeverity")
+
+
+def analysis() -> Any:
+    """The engine's analysis module, imported on first use to keep the pack's cold start short."""
+    from least_privilege import analysis as module
+
+    return module
+
+
+def _stack_config() -> dict[str, Any]:
+    try:
+        raw = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
+    except ValueError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def stack_account_id() -> str | None:
+    """The stack's account id from its config (PULUMI_CONFIG, `<project>:accountId`), if any.
+
+    With it, a trust of the stack's own account root is same-account rather than cross-account.
+    """
+    for key, value in _stack_config().items():
+        if isinstance(key, str) and key.endswith(":accountId") and isinstance(value, str) and value:
+            return value
+    return None
+
+
+def stack_context() -> Context:
+    """Account and region of the stack (for ARNs the adapters spell), with neutral defaults."""
+    region = _stack_config().get("aws:region") or _stack_config().get("aws-native:region")
+    default = Context()
+    return Context(
+        account=stack_account_id() or default.account,
+        region=region if isinstance(region, str) and region else default.region,
+    )
+
+
+def settings_for(rule: str, config: Mapping[str, Any]) -> Any:
+    """Engine Settings for one policy, from that policy's own config (each policy sees only its own)."""
+    settings = analysis().settings_from_config(config)
+    if settings.account_id is None and rule == TRUST_POLICY:
+        account = stack_account_id()
+        if account:
+            settings = dataclasses.replace(settings, account_id=account)
+    return settings
+
+
+def settings_key(rule: str, config: Mapping[str, Any]) -> str:
+    """A cache key for what in a policy's config changes the engine's answer."""
+    relevant = {k: config[k] for k in sorted(config) if k not in COMMON_KEYS}
+    if rule == TRUST_POLICY:
+        relevant["#account"] = stack_account_id()
+    return json.dumps(relevant, sort_keys=True, default=str) if relevant else ""
+
+
+_CACHE_LIMIT: Final = 2048
+_cache: dict[tuple[str, str, str], tuple[Finding, ...]] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget memoised engine answers (tests that patch the engine call this)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _doc_key(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=repr)
+
+
+def cached(kind: str, value: Any, skey: str, compute: Callable[[], list[Finding]]) -> tuple[Finding, ...]:
+    """Memoise engine results: every policy of the pack checks the same documents of a resource."""
+    key = (kind, _doc_key(value), skey)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    result = tuple(compute())
+    with _cache_lock:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = result
+    return result
+
+
+def check(kind: str, document: Any, rule: str, config: Mapping[str, Any]) -> tuple[Finding, ...]:
+    """The engine's findings for one document of one kind, under one policy's settings."""
+    engine = analysis()
+    entry = {
+        IDENTITY: engine.check_identity_policy,
+        TRUST: engine.check_trust_policy,
+        RESOURCE: engine.check_resource_policy,
+    }[kind]
+    return cached(
+        kind, document, settings_key(rule, config), lambda: entry(document, settings_for(rule, config))
+    )
+
+
+def check_policy_arn(arn: str, rule: str, config: Mapping[str, Any]) -> tuple[Finding, ...]:
+    """The engine's findings for one attached policy ARN (AWS-managed policies are judged)."""
+    engine = analysis()
+    return cached(
+        "arn",
+        arn,
+        settings_key(rule, config),
+        lambda: engine.check_managed_policy_arn(arn, settings_for(rule, config)),
+    )
+
+
+def view_findings(view: ResourceView, rule: str, config: Mapping[str, Any]) -> Iterator[tuple[str, Finding]]:
+    """Engine findings for the known parts of a resource view, each with where it came from.
+
+    Permissions boundaries are not judged as grants (a boundary only limits); customer-managed
+    policies attached by name are judged where they are defined.
+    """
+    for doc in view.documents:
+        if doc.value is UNKNOWN:
+            continue
+        for finding in check(doc.kind, doc.value, rule, config):
+            yield doc.location, finding
+    for att in view.attachments:
+        if att.boundary or not isinstance(att.arn, str) or is_unknown(att.arn):
+            continue
+        for finding in check_policy_arn(att.arn, rule, config):
+            yield f"{att.location} {att.arn}", finding
