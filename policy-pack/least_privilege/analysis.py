@@ -17,7 +17,7 @@ from typing import Any
 
 from .bounds import bounded
 from .core import KINDS, ActionSet, RuleContext, apply_overrides, glob_regex, statement_view
-from .document import ParsedDocument, Statement, parse_document
+from .document import IMPLIED_RESOURCE_SERVICES, ParsedDocument, Statement, parse_document
 from .findings import Finding, Severity
 from .registry import DOCUMENT_CHECKS, STATEMENT_CHECKS
 from .rules.budget import Budget, EffectivePermissions, Grant, check_budget, effective_permissions
@@ -68,7 +68,7 @@ def _rule_findings(statements: tuple[Statement, ...], kind: str, settings: Setti
     findings (severity overrides are applied afterwards and are not part of the key)."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
-    views = [statement_view(st) for st in statements]
+    views = [statement_view(st, kind) for st in statements]
     ctx = RuleContext(settings, kind, views)
     statement_checks = [c.check for c in STATEMENT_CHECKS if kind in c.kinds]
     for view in views:
@@ -87,7 +87,8 @@ def _guarded(kind: str, document: Any, settings: Settings | None) -> list[Findin
             parsed = parse_document(document, require_resource=False, principal_expected=True)
             findings = _analyse(parsed, settings, kind) + _trust_shape(parsed)
         elif kind == "resource":
-            parsed = parse_document(document, require_resource=True, principal_expected=True)
+            parsed = parse_document(document, require_resource=True, principal_expected=True,
+                                    implied_resource_services=IMPLIED_RESOURCE_SERVICES)
             findings = _analyse(parsed, settings, kind)
         else:
             parsed = parse_document(document, require_resource=True, principal_expected=False)

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import UNKNOWN_SENTINELS
+from .catalog import resource_type_prefixes
 
 __all__ = [
     "ParsedArn",
     "effectively_star_reason",
     "has_unknown",
+    "is_region_wildcard_on_named_aws_resource",
     "is_wildcard_pattern",
     "parse_arn",
     "resource_fits_template",
@@ -299,6 +301,20 @@ def resource_fits_template(resource: str, template: str) -> bool:
 # Effectively star
 
 
+@lru_cache(maxsize=4096)
+def is_region_wildcard_on_named_aws_resource(resource: str) -> bool:
+    """An AWS-owned resource (no account field) named exactly, in any region:
+    ``arn:aws:bedrock:*::foundation-model/<model id>``, the form AWS documents for cross-region
+    inference. The same model in every region is one resource, not every resource; a wildcard in the
+    name (``foundation-model/*``, ``anthropic.*``) or in another field keeps the grant wide."""
+    arn = parse_arn(resource)
+    if arn is None or arn.account or not arn.resource or has_unknown(resource):
+        return False
+    if arn.region != "*" or is_wildcard_pattern(arn.resource):
+        return False
+    return not any(is_wildcard_pattern(field) for field in (arn.partition, arn.service))
+
+
 @lru_cache(maxsize=16384)
 def effectively_star_reason(resource: str) -> str | None:
     """Why a resource grants (practically) everything, or None when it is scoped.
@@ -315,6 +331,8 @@ def effectively_star_reason(resource: str) -> str | None:
     if arn is None:
         if text.startswith("arn:") or text[:1] in "*?":
             return f"{resource} is a wildcard spanning the ARN fields"
+        return None
+    if is_region_wildcard_on_named_aws_resource(resource):
         return None
     for field_name, value in (
         ("partition", arn.partition),
@@ -335,11 +353,25 @@ def effectively_star_reason(resource: str) -> str | None:
             return f"{resource} has a wildcard in the bucket name (bucket names are global)"
         return None
     cut = min((p for p in (res.find("/"), res.find(":")) if p != -1), default=-1)
-    if cut == -1:
-        return None  # e.g. a topic/queue name prefix: "my-topic-*" is scoped
-    rtype, rest = res[:cut], res[cut + 1 :]
-    if "*" in rtype or "?" in rtype:
-        return f"{resource} has a wildcard resource type"
-    if not rest or rest[0] in "*?":
-        return f"{resource} covers every {arn.service} {rtype} in the account"
+    if cut != -1:
+        rtype, rest = res[:cut], res[cut + 1 :]
+        if "*" in rtype or "?" in rtype:
+            return f"{resource} has a wildcard resource type"
+        if not rest or rest[0] in "*?":
+            return f"{resource} covers every {arn.service} {rtype} in the account"
+    return _covers_resource_type(resource, arn.service, res)
+
+
+def _covers_resource_type(resource: str, service: str, res: str) -> str | None:
+    """A wildcard before the end of a resource type's literal start in the catalog's ARN templates
+    (``key*`` for ``key/${KeyId}``, ``log-group*``, ``role*``): every resource of that type, whatever
+    the separator. A wildcard after it (``role/A*``, a topic name ``my-topic-*``) is a name prefix."""
+    wild = min((i for i in (res.find("*"), res.find("?")) if i >= 0), default=-1)
+    if wild == -1:
+        return None
+    head = res[:wild]
+    for prefix in resource_type_prefixes(service):
+        if len(head) < len(prefix) and prefix.startswith(head):
+            kind = re.split(r"[/:]", prefix, maxsplit=1)[0]
+            return f"{resource} covers every {service} {kind} (the wildcard spans the resource type)"
     return None

@@ -18,7 +18,7 @@ from typing import Any
 from . import UNKNOWN
 from .arn import effectively_star_reason, has_unknown, resource_fits_template
 from .catalog import ActionInfo, expand_action_pattern_lower, info_for_lower
-from .document import Condition, Statement
+from .document import SELF_STAR_SERVICES, Condition, Statement, actions_all_of
 from .findings import Finding, RuleInfo, Severity
 from .settings import Settings
 
@@ -126,10 +126,21 @@ def statement_action_set(st: Statement) -> ActionSet:
 # Statement views
 
 
+# Stand-ins in a view's reach (``reach_resources``): the resource a resource policy is attached to (its
+# ``Resource: "*"``, an API Gateway ``execute-api:/...`` path, or an absent Resource where the service
+# implies it), and an Allow's NotResource complement.
+THIS_RESOURCE = "<the resource this policy is attached to>"
+NOT_RESOURCE_PREFIX = "NotResource ["
+
+
 @dataclass(frozen=True, slots=True)
 class StatementView:
     """A statement plus what every rule needs of it, computed once: its action set (symbolic for ``*``
-    and NotAction), its known resources, and which of them are effectively ``*`` and why."""
+    and NotAction), its known resources, and which of them are effectively ``*`` and why.
+
+    In a resource policy, ``Resource: "*"`` (and API Gateway's ``execute-api:/...`` form, and a
+    Resource the service implies) names the resource the policy is attached to, not every resource:
+    such entries are not in ``resources`` but set ``implicit``."""
 
     st: Statement
     actions: ActionSet
@@ -137,6 +148,7 @@ class StatementView:
     opaque_resources: bool  # some Resource entry is (partly) unknown
     not_resource: bool
     star: tuple[tuple[str, str], ...]  # (resource as written, why it is effectively *)
+    implicit: bool = False  # (also) the resource the policy is attached to
 
     @property
     def label(self) -> str:
@@ -150,15 +162,37 @@ class StatementView:
     def literal_star(self) -> bool:
         return self.not_resource or "*" in self.resources
 
+    @property
+    def reach_resources(self) -> tuple[str, ...]:
+        """What an Allow grants on: its resources, the NotResource complement (as the ``star`` entry
+        naming it) and ``THIS_RESOURCE`` for the attached resource."""
+        extra = (self.star[0][0],) if self.not_resource else ()
+        return self.resources + extra + ((THIS_RESOURCE,) if self.implicit else ())
 
-def statement_view(st: Statement) -> StatementView:
-    """The view of one normalised statement."""
+
+def names_attached_resource(resource: str, st: Statement | None = None) -> bool:
+    """In a resource policy, does this Resource entry name the resource the policy is attached to?
+    API Gateway's ``execute-api:/...`` paths do; ``"*"`` does for the services that write it so
+    (``SELF_STAR_SERVICES``: KMS key policies, Secrets Manager ...), judged by the statement's actions."""
+    if resource.startswith("execute-api:/"):
+        return True
+    return resource == "*" and (st is None or actions_all_of(st.actions, SELF_STAR_SERVICES))
+
+
+def statement_view(st: Statement, kind: str = IDENTITY) -> StatementView:
+    """The view of one normalised statement in a document of ``kind``."""
     resources: list[str] = []
     opaque = False
+    implicit = False
     not_resource = st.resources is None and st.not_resources is not None
     if not not_resource:
+        if st.resources is None and kind == RESOURCE:
+            implicit = True  # the parser reported it unless the service implies the resource
         for r in st.resources or ():
             if isinstance(r, str):
+                if kind == RESOURCE and names_attached_resource(r, st):
+                    implicit = True
+                    continue
                 resources.append(r)
                 if has_unknown(r):
                     opaque = True
@@ -167,13 +201,140 @@ def statement_view(st: Statement) -> StatementView:
     star: list[tuple[str, str]] = []
     if not_resource:
         excluded = ", ".join(str(r) for r in st.not_resources or () if isinstance(r, str)) or "nothing"
-        star.append((f"NotResource [{excluded}]", f"NotResource grants every resource except {excluded}"))
+        star.append((f"{NOT_RESOURCE_PREFIX}{excluded}]",
+                     f"NotResource grants every resource except {excluded}"))
     else:
         for r in resources:
             reason = effectively_star_reason(r)
             if reason is not None:
                 star.append((r, reason))
-    return StatementView(st, statement_action_set(st), tuple(resources), opaque, not_resource, tuple(star))
+    return StatementView(st, statement_action_set(st), tuple(resources), opaque, not_resource, tuple(star),
+                         implicit)
+
+
+def is_star_reach(resource: str) -> bool:
+    """Is this entry of ``reach_resources`` effectively every resource?"""
+    return resource.startswith(NOT_RESOURCE_PREFIX) or effectively_star_reason(resource) is not None
+
+
+def reach_fits(info: ActionInfo | None, resource: str) -> bool:
+    """Can the action act on this entry of ``reach_resources``?"""
+    if info is None or resource == THIS_RESOURCE or resource.startswith(NOT_RESOURCE_PREFIX):
+        return True
+    return action_fits(info, resource)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Deny: what an unconditional Deny removes for sure
+
+
+def _literal_prefix(pattern: str) -> str:
+    cut = min((i for i in (pattern.find("*"), pattern.find("?"), pattern.find("${")) if i >= 0),
+              default=len(pattern))
+    return pattern[:cut]
+
+
+def _is_exact(pattern: str) -> bool:
+    return _literal_prefix(pattern) == pattern
+
+
+def pattern_covers(outer: str, inner: str) -> bool:
+    """Does the resource pattern ``outer`` match everything ``inner`` matches? Conservative: False
+    when unsure (a policy variable, or wildcards that do not line up as a shared prefix)."""
+    if outer == "*" or outer == inner:
+        return True
+    if "${" in outer or inner in (THIS_RESOURCE,) or inner.startswith(NOT_RESOURCE_PREFIX):
+        return False
+    if _is_exact(inner):
+        return glob_match(outer, inner)
+    head = outer[:-1]
+    return outer.endswith("*") and _is_exact(head) and inner.startswith(head)
+
+
+def _provably_disjoint(a: str, b: str) -> bool:
+    if _is_exact(a) and _is_exact(b):
+        return a != b
+    pa, pb = _literal_prefix(a), _literal_prefix(b)
+    return not (pa.startswith(pb) or pb.startswith(pa))
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """An unconditional Deny statement, as what it takes away from Allow statements.
+
+    Only a Deny that applies for sure subtracts: one with a Condition (or an unknown one) may not
+    apply to a request, and in a resource policy one that names principals (or uses NotPrincipal)
+    may not apply to the principal the Allow names."""
+
+    actions: ActionSet
+    resources: tuple[str, ...]  # Resource patterns (empty in the NotResource form)
+    not_resources: tuple[str, ...] | None  # NotResource patterns; None in the Resource form
+
+    def residual(self, resource: str) -> tuple[str, ...] | None:
+        """What remains of an Allow's ``resource`` (an entry of ``reach_resources``) for an action this
+        Deny covers: None when it stays whole, else the (possibly empty) entries that remain."""
+        if self.not_resources is None:
+            return () if any(pattern_covers(d, resource) for d in self.resources) else None
+        # Deny NotResource N denies everything except N: what remains of the Allow is at most N.
+        if resource.startswith(NOT_RESOURCE_PREFIX):
+            return self.not_resources
+        if resource == THIS_RESOURCE or any(pattern_covers(n, resource) for n in self.not_resources):
+            return None
+        overlapping = [n for n in self.not_resources if not _provably_disjoint(n, resource)]
+        if all(pattern_covers(resource, n) for n in overlapping):
+            return tuple(overlapping)
+        return None
+
+
+def _applies_to_every_principal(st: Statement) -> bool:
+    if st.not_principal is not None:
+        return False
+    principal = st.principal
+    return principal is None or principal.any or any(v == "*" for _, v in principal.entries)
+
+
+def denial_of(st: Statement) -> Denial | None:
+    """The Denial of a Deny statement, or None when it may not apply (see ``Denial``)."""
+    if not st.is_deny or st.conditions or st.condition_unknown or not _applies_to_every_principal(st):
+        return None
+    if st.resources is None and st.not_resources is None:
+        resources: tuple[str, ...] = ("*",)  # a resource policy's implied resource
+        not_resources: tuple[str, ...] | None = None
+    elif st.resources is not None:
+        resources, not_resources = tuple(r for r in st.resources if isinstance(r, str)), None
+    else:
+        resources = ()
+        not_resources = tuple(r for r in st.not_resources or () if isinstance(r, str))
+        if len(not_resources) != len(st.not_resources or ()):
+            return None  # an unknown exception could be anything
+    return Denial(statement_action_set(st), resources, not_resources)
+
+
+def denials_in(views: Iterable[StatementView]) -> tuple[Denial, ...]:
+    """The Denials of a document's statements."""
+    return tuple(d for d in (denial_of(v.st) for v in views) if d is not None)
+
+
+@lru_cache(maxsize=16384)
+def surviving(action_lower: str, resources: tuple[str, ...], denials: tuple[Denial, ...]) -> tuple[str, ...]:
+    """The entries of an Allow's reach on which ``action_lower`` stays granted after ``denials``."""
+    current = resources
+    for denial in denials:
+        if not current:
+            break
+        if not denial.actions.contains(action_lower):
+            continue
+        remaining: list[str] = []
+        for resource in current:
+            rest = denial.residual(resource)
+            remaining.extend((resource,) if rest is None else rest)
+        current = tuple(dict.fromkeys(remaining))
+    return current
+
+
+def denied_on_star(action_lower: str, denials: tuple[Denial, ...]) -> bool:
+    """Does some Deny take ``*`` away from a grant of the action (wholly, or down to named resources)?"""
+    return any(d.actions.contains(action_lower) and d.residual("*") is not None for d in denials)
 
 
 @dataclass
@@ -191,6 +352,22 @@ class RuleContext:
         self.findings.append(Finding(rule, severity, message, view.label if view else None, action, resource))
 
 
+
+
+_ACCOUNT_ROOT = re.compile(r"^(?:\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")
+
+
+def delegates_to_accounts(view: StatementView, ctx: RuleContext) -> bool:
+    """In a resource policy, does the statement name only account roots (``arn:aws:iam::<id>:root`` or
+    ``<id>``)? Then it grants nothing to a principal directly: it lets that account's IAM policies grant
+    it, and those are judged where they are written."""
+    principal = view.st.principal
+    if ctx.kind != RESOURCE or principal is None or principal.any or principal.unknown:
+        return False
+    if not principal.entries:
+        return False
+    return all(kind == "AWS" and isinstance(value, str) and _ACCOUNT_ROOT.match(value) is not None
+               for kind, value in principal.entries)
 
 
 StatementCheck = Callable[["StatementView", "RuleContext"], None]

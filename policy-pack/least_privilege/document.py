@@ -22,6 +22,8 @@ from .rules.preview_verifiable import RULE as PREVIEW_VERIFIABLE
 from .rules.well_formed import RULE as WELL_FORMED
 
 __all__ = [
+    "IMPLIED_RESOURCE_SERVICES",
+    "SELF_STAR_SERVICES",
     "Condition",
     "ParsedDocument",
     "Principal",
@@ -44,6 +46,15 @@ _STATEMENT_KEYS = (
 _VERSIONS = ("2012-10-17", "2008-10-17")
 _ACTION_RE = re.compile(r"^[A-Za-z0-9*?_.\-]+:[A-Za-z0-9*?_.\-]+$")
 _MISSING = object()
+
+# Services whose resource policies have no Resource element: the policy's resource is implied (ECR
+# repository policies). A resource-policy statement whose actions are all of these services may omit it.
+IMPLIED_RESOURCE_SERVICES: frozenset[str] = frozenset({"ecr", "ecr-public"})
+
+# Services whose resource policies write ``Resource: "*"`` for the resource the policy is attached to
+# (a KMS key policy's "*" is that key, not every key). Elsewhere (an S3 bucket policy) "*" stays a wildcard.
+SELF_STAR_SERVICES: frozenset[str] = frozenset({"kms", "secretsmanager", "backup", "codeartifact", "ecr",
+                                                "ecr-public"})
 _MAX_DEPTH = 8
 
 
@@ -144,6 +155,7 @@ class ParsedDocument:
 class _Ctx:
     findings: list[Finding] = field(default_factory=list)
     malformed: bool = False
+    implied_resource_services: frozenset[str] = frozenset()
 
     def bad(self, message: str, statement: str | None = None, severity: Severity = Severity.MEDIUM,
             action: str | None = None, resource: str | None = None) -> None:
@@ -266,14 +278,17 @@ def _broken_only_by_unknowns(text: str) -> bool:
 
 
 def parse_document(document: Any, *, require_resource: bool = True,
-                   principal_expected: bool | None = False) -> ParsedDocument:
+                   principal_expected: bool | None = False,
+                   implied_resource_services: frozenset[str] = frozenset()) -> ParsedDocument:
     """Parse ``document`` (JSON text, Mapping, or anything) into normalised statements.
 
     ``require_resource``: identity and resource policies need Resource/NotResource, trust policies don't.
     ``principal_expected``: True (trust/resource policy: Principal required), False (identity policy:
     Principal not allowed), None (either).
+    ``implied_resource_services``: a statement whose actions are all of these services may omit
+    Resource (the policy's own resource is implied, as in ECR repository policies).
     """
-    ctx = _Ctx()
+    ctx = _Ctx(implied_resource_services=implied_resource_services)
     try:
         return _parse(document, ctx, require_resource, principal_expected)
     except RecursionError:
@@ -410,7 +425,9 @@ def _parse_statement(raw: Any, index: int, ctx: _Ctx, require_resource: bool,
     not_resources = _string_list(raw, "NotResource", name, ctx, _check_resource)
     if resources is not None and not_resources is not None:
         ctx.bad(f"{name}: has both Resource and NotResource; a statement takes exactly one", statement=name)
-    elif resources is None and not_resources is None and require_resource:
+    elif resources is None and not_resources is None and require_resource and not _resource_implied(
+        actions, ctx.implied_resource_services
+    ):
         ctx.bad(f"{name}: has neither Resource nor NotResource; name the resources it applies to",
                 statement=name)
 
@@ -428,6 +445,18 @@ def _parse_statement(raw: Any, index: int, ctx: _Ctx, require_resource: bool,
     conditions, cond_unknown = _conditions(raw, name, ctx)
     return Statement(index, sid, effect, actions, not_actions, resources, not_resources, principal,
                      not_principal, conditions, cond_unknown)
+
+
+def _resource_implied(actions: tuple[Any, ...] | None, services: frozenset[str]) -> bool:
+    """Are all the statement's actions of services whose resource policies imply the resource?"""
+    return actions_all_of(actions, services)
+
+
+def actions_all_of(actions: tuple[Any, ...] | None, services: frozenset[str]) -> bool:
+    """Are there actions, and all of them (as written) of one of ``services``?"""
+    if not actions or not services:
+        return False
+    return all(isinstance(a, str) and a.partition(":")[0].strip().lower() in services for a in actions)
 
 
 def _string_list(raw: Mapping[Any, Any], key: str, name: str, ctx: _Ctx,
@@ -542,6 +571,8 @@ def _check_resource(item: str, key: str, name: str, ctx: _Ctx) -> None:
         return
     if item.startswith("*") or item.startswith("${"):
         return
+    if ctx.implied_resource_services and item.startswith("execute-api:/"):
+        return  # API Gateway resource policies name paths of their own API this way
     ctx.bad(f'{name}: {key} {item!r} is not an ARN; use an ARN such as arn:aws:s3:::{item} or "*"',
             statement=name, resource=item)
 

@@ -17,18 +17,23 @@ from typing import Any
 
 __all__ = [
     "EscalationMethod",
+    "account_control_reason",
+    "account_guardrail_actions",
+    "caller_bound_actions",
     "credential_exposure_actions",
     "data_access_actions",
     "escalation_methods",
     "escalation_methods_for_action",
     "is_narrowing_condition_key",
     "narrowing_condition_keys",
+    "resource_sharing_actions",
     "sensitive_action_reason",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ESCALATION_FILE = DATA_DIR / "escalation.json"
 SENSITIVE_FILE = DATA_DIR / "sensitive_actions.json"
+ACCOUNT_CONTROLS_FILE = DATA_DIR / "account_controls.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class EscalationMethod:
     method applies only if every action is allowed; otherwise any one suffices. ``scope_helps`` says
     whether naming specific resources for ``scope_actions`` bounds the gain (``iam:PassRole`` on one
     role ARN) or not (``iam:CreatePolicyVersion`` on any policy still yields arbitrary permissions).
+    ``self_service``: granted only on the caller's own user (``user/${aws:username}``) it is not
+    escalation (rotating one's own access keys or password).
     """
 
     id: str
@@ -48,6 +55,7 @@ class EscalationMethod:
     scope_helps: bool
     reference: str
     scope_actions: frozenset[str] = frozenset()
+    self_service: bool = False
 
     def applies_to(self, allowed: frozenset[str] | set[str]) -> bool:
         """True when the lower-cased ``allowed`` action set enables this method."""
@@ -76,6 +84,7 @@ def escalation_methods() -> tuple[EscalationMethod, ...]:
                 scope_helps=bool(entry["scope_helps"]),
                 reference=str(entry["reference"]),
                 scope_actions=frozenset(str(a).lower() for a in entry.get("scope_actions", ())),
+                self_service=bool(entry.get("self_service", False)),
             )
         )
     return tuple(methods)
@@ -105,6 +114,14 @@ def _sensitive() -> dict[str, Any]:
 def credential_exposure_actions() -> frozenset[str]:
     """Lower-cased actions that return credentials, secrets or tokens."""
     return frozenset(str(e["action"]).lower() for e in _sensitive()["credential_exposure"])
+
+
+@lru_cache(maxsize=1)
+def caller_bound_actions() -> frozenset[str]:
+    """Lower-cased credential actions whose credential carries only the caller's own permissions and
+    which AWS authorises only on ``*`` (``ecr:GetAuthorizationToken``): low severity on ``*``."""
+    return frozenset(str(e["action"]).lower() for e in _sensitive()["credential_exposure"]
+                     if e.get("caller_bound"))
 
 
 @lru_cache(maxsize=1)
@@ -161,3 +178,35 @@ def is_narrowing_condition_key(key: str) -> bool:
     if lowered in exact:
         return True
     return any(lowered.startswith(p) and len(lowered) > len(p) for p in prefixes)
+
+
+@lru_cache(maxsize=1)
+def _account_controls() -> dict[str, Any]:
+    data: dict[str, Any] = _read(ACCOUNT_CONTROLS_FILE)
+    return data
+
+
+@lru_cache(maxsize=1)
+def resource_sharing_actions() -> frozenset[str]:
+    """Lower-cased actions that change who may use a resource although the catalog labels them Write
+    (AMI launch permissions, snapshot sharing, RAM shares, some resource-policy writes)."""
+    return frozenset(str(e["action"]).lower() for e in _account_controls()["resource_sharing"])
+
+
+@lru_cache(maxsize=1)
+def account_guardrail_actions() -> frozenset[str]:
+    """Lower-cased account-wide controls AWS authorises only on ``*`` whose change turns off a guard
+    rail, an audit trail or the account's organisation membership."""
+    return frozenset(str(e["action"]).lower() for e in _account_controls()["account_guardrails"])
+
+
+def account_control_reason(action: str) -> str | None:
+    """The one-line reason for an entry of ``data/account_controls.json`` (any case)."""
+    return _account_control_reasons().get(action.lower())
+
+
+@lru_cache(maxsize=1)
+def _account_control_reasons() -> dict[str, str]:
+    data = _account_controls()
+    return {str(e["action"]).lower(): str(e["why"]) for section in ("resource_sharing", "account_guardrails")
+            for e in data[section]}

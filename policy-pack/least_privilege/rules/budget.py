@@ -12,12 +12,16 @@ from ..catalog import ACCESS_LEVELS, all_services, info_for_lower
 from ..core import (
     AWS_MANAGED_ARN,
     ActionSet,
+    Denial,
     action_fits,
     canonical_name,
+    denial_of,
+    denied_on_star,
     glob_match,
     list_text,
     managed_document,
     statement_view,
+    surviving,
 )
 from ..document import parse_document
 from ..findings import Finding, RuleInfo, Severity
@@ -54,11 +58,12 @@ class Grant:
 
 @dataclass(frozen=True)
 class EffectivePermissions:
-    """The union of several documents' Allow statements (unconditional Deny on `*` subtracted in
-    ``allows``). ``*`` and NotAction stay symbolic; ``actions_by_resource`` expands the finite rest."""
+    """The union of several documents' Allow statements, minus what their unconditional Denies take away
+    (see ``core.Denial``). ``*`` and NotAction stay symbolic; ``actions_by_resource`` expands the finite
+    rest."""
 
     grants: tuple[Grant, ...]
-    denies: tuple[Grant, ...] = ()
+    denies: tuple[Denial, ...] = ()
     unknown_documents: int = 0
     findings: tuple[Finding, ...] = ()
 
@@ -67,10 +72,14 @@ class EffectivePermissions:
         return any(g.star and g.actions.is_all for g in self.grants)
 
     def allows(self, action: str, resource: str = "*") -> bool:
-        """Is ``action`` allowed on ``resource`` by some grant (and not denied outright)?"""
+        """Is ``action`` allowed on ``resource`` by some grant and not denied there? ``"*"`` asks about
+        every resource: a Deny that takes any of it away (even down to named resources) answers no."""
         a = action.lower()
-        if any(d.actions.contains(a) for d in self.denies):
-            return False
+        if self.denies:
+            if resource == "*" and denied_on_star(a, self.denies):
+                return False
+            if resource != "*" and not surviving(a, (resource,), self.denies):
+                return False
         info = info_for_lower(a)
         for g in self.grants:
             if not g.actions.contains(a):
@@ -123,7 +132,7 @@ class EffectivePermissions:
                 info = info_for_lower(a)
                 if info is None or info.star_only:
                     continue
-                if any(d.actions.contains(a) for d in self.denies):
+                if denied_on_star(a, self.denies):
                     continue
                 if info.access_rank > levels.get(info.service, -1):
                     levels[info.service] = info.access_rank
@@ -136,7 +145,7 @@ def effective_permissions(documents: Iterable[Any]) -> EffectivePermissions:
     """Union the Allow statements of identity documents (JSON, mappings, or AWS-managed policy ARNs).
     Never raises: unreadable documents are counted and reported in ``findings``."""
     grants: list[Grant] = []
-    denies: list[Grant] = []
+    denies: list[Denial] = []
     findings: list[Finding] = []
     unknown = 0
     try:
@@ -161,10 +170,11 @@ def effective_permissions(documents: Iterable[Any]) -> EffectivePermissions:
                 view = statement_view(st)
                 grant = Grant(view.actions, view.resources, view.not_resource, bool(st.conditions),
                               st.label, index, bool(view.star))
+                denial = denial_of(st)
                 if st.is_allow:
                     grants.append(grant)
-                elif st.is_deny and not st.conditions and view.literal_star:
-                    denies.append(grant)
+                elif denial is not None:
+                    denies.append(denial)
         except Exception as exc:
             findings.append(Finding(WELL_FORMED.id, Severity.MEDIUM,
                                     f"document {index} could not be analysed ({type(exc).__name__})"))
@@ -235,7 +245,7 @@ def _check_budget(perms: EffectivePermissions, budget: Budget) -> list[Finding]:
                 info = info_for_lower(a)
                 if info is None or info.star_only or info.access_level not in forbidden:
                     continue
-                if any(d.actions.contains(a) for d in perms.denies):
+                if denied_on_star(a, perms.denies):
                     continue
                 if where != "*" and where != "NotResource" and not action_fits(info, where):
                     continue

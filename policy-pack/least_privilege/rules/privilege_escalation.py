@@ -3,31 +3,38 @@ actions from several statements) and resource-policy writes."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..arn import has_unknown
-from ..catalog import (
-    ActionInfo,
-    actions_for_service,
-    all_services,
-    info_for_lower,
+from .. import lists
+from ..action_classes import (
+    account_guardrails,
+    is_account_guardrail,
+    is_permissions_write,
+    permissions_writes,
 )
+from ..arn import has_unknown, is_wildcard_pattern, parse_arn
+from ..catalog import info_for_lower
 from ..core import (
     POLICY_KINDS,
+    THIS_RESOURCE,
     ActionSet,
+    Denial,
     RuleContext,
     StatementView,
-    action_fits,
     canonical_name,
     condition_narrows,
+    delegates_to_accounts,
+    denials_in,
     document_check,
     escalation_methods,
     escalation_universe,
+    is_star_reach,
     list_text,
+    reach_fits,
+    surviving,
 )
 from ..findings import Finding, RuleInfo, Severity
 
@@ -79,53 +86,100 @@ _PASS_ROLE_ON_STAR = _BuiltinMethod(
 )
 
 
+_PASS_ROLE_ON_PATTERN = _BuiltinMethod(
+    "iam-pass-role-on-name-pattern",
+    "Pass any role whose name matches a wildcard pattern, including ones created later, to any service",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
+)
+
+_ASSUME_ROLE_ON_PATTERN = _BuiltinMethod(
+    "sts-assume-role-on-name-pattern",
+    "Assume any role whose name matches a wildcard pattern and whose trust admits the account",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html",
+)
+
+
+def _is_own_user(resource: str) -> bool:
+    """``arn:aws:iam::<account>:user/${aws:username}``: the caller's own user, and only it."""
+    arn = parse_arn(resource)
+    return (arn is not None and arn.service == "iam" and not is_wildcard_pattern(arn.account)
+            and arn.resource.lower() == "user/${aws:username}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """What one Allow statement grants of the escalation actions, after the document's Denies."""
+
+    granted: frozenset[str]  # granted on some resource
+    on_star: frozenset[str]  # ... on an effectively-star resource that applies to them
+    on_pattern: frozenset[str]  # ... on a wildcard name pattern (role/A*) that applies to them
+    beyond_self: frozenset[str]  # ... on something other than the caller's own user
+    star_resource: str | None
+    pattern_resource: str | None
+
+
 @lru_cache(maxsize=4096)
-def _escalation_profile(actions: ActionSet, star: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    """(escalation-relevant actions the set grants, those of them granted on an effectively-star
-    resource that applies to them)."""
-    granted = actions.intersect(escalation_universe())
-    on_star = set()
-    for a in granted:
-        info = info_for_lower(a)
-        if any(r.startswith("NotResource") or info is None or action_fits(info, r) for r in star):
-            on_star.add(a)
-    return granted, frozenset(on_star)
+def _reach(actions: ActionSet, resources: tuple[str, ...], denials: tuple[Denial, ...]) -> _Reach:
+    granted: set[str] = set()
+    on_star: set[str] = set()
+    on_pattern: set[str] = set()
+    beyond_self: set[str] = set()
+    star_resource = pattern_resource = None
+    for action in sorted(actions.intersect(escalation_universe())):
+        remaining = surviving(action, resources, denials) if denials else resources
+        if not remaining:
+            continue
+        granted.add(action)
+        info = info_for_lower(action)
+        for resource in remaining:
+            if not _is_own_user(resource):
+                beyond_self.add(action)
+            if not reach_fits(info, resource):
+                continue
+            if is_star_reach(resource):
+                on_star.add(action)
+                star_resource = star_resource or resource
+            elif resource != THIS_RESOURCE and is_wildcard_pattern(resource):
+                on_pattern.add(action)
+                pattern_resource = pattern_resource or resource
+    return _Reach(frozenset(granted), frozenset(on_star), frozenset(on_pattern), frozenset(beyond_self),
+                  star_resource, pattern_resource)
 
 
 @document_check(RULE, POLICY_KINDS)
 def _rule_privilege_escalation(ctx: RuleContext) -> None:
     """Every published escalation method whose actions the document allows, even on scoped resources
-    when scope does not bound the gain."""
+    when scope does not bound the gain; a name pattern (``role/A*``) does not bound it either."""
     allows = [v for v in ctx.views
-              if v.st.is_allow and (v.resources or v.not_resource or ctx.kind == "trust")]
+              if v.st.is_allow and v.reach_resources and not delegates_to_accounts(v, ctx)]
     if not allows:
         return
-    universe = escalation_universe()
-    denied: set[str] = set()
-    for d in ctx.views:
-        if d.st.is_deny and not d.st.conditions and d.literal_star:
-            denied |= d.actions.intersect(universe)
-    profiles = [(v, *_escalation_profile(v.actions, tuple(r for r, _ in v.star))) for v in allows]
+    denials = denials_in(ctx.views)
+    profiles = [(v, _reach(v.actions, v.reach_resources, denials)) for v in allows]
     granted_all: set[str] = set()
     on_star_all: set[str] = set()
-    for _v, granted, on_star in profiles:
-        granted_all |= granted
-        on_star_all |= on_star
-    granted_all -= denied
-    on_star_all -= denied
+    on_pattern_all: set[str] = set()
+    beyond_self_all: set[str] = set()
+    for _v, reach in profiles:
+        granted_all |= reach.granted
+        on_star_all |= reach.on_star
+        on_pattern_all |= reach.on_pattern
+        beyond_self_all |= reach.beyond_self
     if not granted_all:
         return
     found: list[tuple[Severity, tuple[str, ...], Any]] = []
     for method in escalation_methods():
         actions = method.actions
-        if getattr(method, "all_required", True):
+        if method.all_required:
             if not actions <= granted_all:
                 continue
         elif actions.isdisjoint(granted_all):
             continue
-        scope_actions = getattr(method, "scope_actions", None) or actions
+        if method.self_service and actions.isdisjoint(beyond_self_all):
+            continue  # only on the caller's own user: rotating one's own keys or password
+        scope_actions = method.scope_actions or actions
         on_star = not on_star_all.isdisjoint(scope_actions)
-        if getattr(method, "scope_helps", False) and not on_star:
+        if method.scope_helps and not on_star and on_pattern_all.isdisjoint(scope_actions):
             continue  # e.g. iam:PassRole limited to named roles: the gain is bounded by those roles
         found.append((Severity.CRITICAL if on_star else Severity.HIGH, tuple(sorted(actions)), method))
     if "iam:passrole" in on_star_all and not any(
@@ -134,19 +188,29 @@ def _rule_privilege_escalation(ctx: RuleContext) -> None:
         # On its own, iam:PassRole on * hands any role (admin roles included) to any service that
         # accepts one; the compute action that completes the path is often granted by another policy.
         found.append((Severity.CRITICAL, ("iam:passrole",), _PASS_ROLE_ON_STAR))
+    for action, builtin in (("iam:passrole", _PASS_ROLE_ON_PATTERN),
+                            ("sts:assumerole", _ASSUME_ROLE_ON_PATTERN)):
+        reported = any(action in acts for _, acts, _ in found)
+        if action in on_pattern_all and action not in on_star_all and not reported:
+            # A wildcard in the role name reaches every role that matches, including administrator
+            # roles created later under a matching name.
+            found.append((Severity.HIGH, (action,), builtin))
     if not found:
         return
 
     def involved(acts: Iterable[str]) -> list[StatementView]:
         wanted = set(acts)
-        return [v for v, granted, _ in profiles if not granted.isdisjoint(wanted)]
+        return [v for v, reach in profiles if not reach.granted.isdisjoint(wanted)]
 
     def star_resource(acts: Iterable[str]) -> str | None:
         wanted = set(acts)
-        for v, _, on_star in profiles:
-            if not on_star.isdisjoint(wanted):
-                return v.star[0][0]
-        return None
+        return next((reach.star_resource for _, reach in profiles if not reach.on_star.isdisjoint(wanted)),
+                    None)
+
+    def pattern_resource(acts: Iterable[str]) -> str | None:
+        wanted = set(acts)
+        return next((reach.pattern_resource for _, reach in profiles
+                     if not reach.on_pattern.isdisjoint(wanted)), None)
 
     def lowered(views: list[StatementView], severity: Severity) -> tuple[Severity, str]:
         # Lower only when every statement that grants the path is narrowed: one unconditioned
@@ -165,10 +229,16 @@ def _rule_privilege_escalation(ctx: RuleContext) -> None:
             labels = sorted({v.label for v in views})
             severity, cond = lowered(views, severity)
             resource = star_resource(actions) if severity >= Severity.HIGH else None
+            pattern = pattern_resource(actions)
             if resource is None:
-                resource = next((r for v in views for r in v.resources), None)
-            where = (f"on {resource}" if star_resource(actions)
-                     else "on scoped resources (scope does not bound the gain)")
+                resource = pattern or next((r for v in views for r in v.resources), None)
+            if star_resource(actions):
+                where = f"on {resource}"
+            elif pattern is not None and getattr(method, "scope_helps", True):
+                where = (f"on {pattern} (a wildcard name reaches every matching resource, including ones "
+                         "created later)")
+            else:
+                where = "on scoped resources (scope does not bound the gain)"
             title = getattr(method, "title", getattr(method, "id", "escalation"))
             ref = getattr(method, "reference", "")
             names = ", ".join(canonical_name(a) for a in actions)
@@ -199,81 +269,106 @@ def _rule_privilege_escalation(ctx: RuleContext) -> None:
             labels[0] if labels else None, key_actions[0] if key_actions else None, resource))
 
 
-# Resource-policy writes: Permissions-management actions that rewrite who may use a resource (bucket
-# and key policies, ACLs, grants, resource policies, Lambda/SNS/SQS permissions, sharing). Found from
-# the catalog's access level plus the verb and noun of the name, not a hand list, so new services are
-# covered. Identity-side services are left to the escalation methods in data/escalation.json, and
-# removals (Delete*, Remove*, Revoke*) narrow access, so they are not included.
-_IDENTITY_SERVICES = frozenset({"iam", "sts", "sso", "sso-directory", "identitystore", "organizations"})
-_POLICY_WRITE_RE = re.compile(
-    r"^(?:put|set|add|create|update|modify|attach)[a-z0-9]*(?:policy|permissions?|acl|grant|"
-    r"publicaccessblock|attributes)$"
-)
+# Permissions writes (action_classes): every Permissions-management action outside the identity
+# services plus the resource-sharing actions the catalog labels Write. The identity services are left to
+# the escalation methods above.
 
 
-def _policy_write_info(info: ActionInfo) -> bool:
-    return (info.service not in _IDENTITY_SERVICES and info.access_level == "Permissions management"
-            and not info.star_only and bool(_POLICY_WRITE_RE.match(info.name.lower())))
-
-
-@lru_cache(maxsize=65536)
 def is_resource_policy_write(action_lower: str) -> bool:
-    info = info_for_lower(action_lower)
-    return info is not None and _policy_write_info(info)
+    """Does the (lower-case) action change who may use a resource (see ``action_classes``)?"""
+    return is_permissions_write(action_lower)
 
 
-@lru_cache(maxsize=1)
 def resource_policy_writes() -> frozenset[str]:
-    """Every resource-policy write in the catalog. Loads every service, so it is used only for symbolic
-    action sets (NotAction); written-out actions are checked one by one (is_resource_policy_write)."""
-    return frozenset(info.full.lower() for service in all_services() if service not in _IDENTITY_SERVICES
-                     for info in actions_for_service(service) if _policy_write_info(info))
+    """Every such action in the catalog (for symbolic action sets)."""
+    return permissions_writes()
+
+
+def _granted_of(view: StatementView, expanded_test: Callable[[str], bool],
+                universe: Callable[[], frozenset[str]]) -> Iterable[str]:
+    if view.actions.expanded is not None:
+        return (a for a in view.actions.expanded if expanded_test(a))
+    return view.actions.intersect(universe())
 
 
 @document_check(RULE, POLICY_KINDS)
 def _check_resource_policy_writes(ctx: RuleContext) -> None:
-    """Resource-policy writes (s3:PutBucketPolicy, kms:PutKeyPolicy, lambda:AddPermission, ...): on a
-    named resource the holder can still open that resource to any principal, so they are reported there
-    too (MEDIUM), and at HIGH on `*`."""
-    denies = [d for d in ctx.views if d.st.is_deny and not d.st.conditions and d.literal_star]
+    """Permissions writes (s3:PutBucketPolicy, kms:PutKeyPolicy, lambda:AddPermission,
+    ec2:ModifySnapshotAttribute, ...): on a named resource the holder can still open that resource to any
+    principal, so they are reported there too (MEDIUM), and at HIGH on `*`. In a resource policy, a grant
+    to account roots only delegates to that account's IAM policies (LOW)."""
+    denials = denials_in(ctx.views)
     for v in ctx.views:
-        if not v.st.is_allow or not (v.resources or v.not_resource) or v.actions.is_all:
+        if not v.st.is_allow or not v.reach_resources or v.actions.is_all:
             continue  # Action "*" is already reported as every escalation method at once
-        if v.actions.expanded is not None:
-            candidates: Iterable[str] = (a for a in v.actions.expanded if is_resource_policy_write(a))
-        else:
-            candidates = v.actions.intersect(resource_policy_writes())
-        granted = sorted(a for a in candidates if not any(d.actions.contains(a) for d in denies))
-        if not granted:
+        candidates = sorted(_granted_of(v, is_permissions_write, permissions_writes))
+        if not candidates:
             continue
-        star = [r for r, _ in v.star]
-        named = [r for r in v.resources if r not in star and not has_unknown(r)]
+        named = [r for r in v.reach_resources if not is_star_reach(r) and not has_unknown(r)]
         on_star: list[str] = []
         on_named: list[str] = []
         star_resource = named_resource = None
-        for a in granted:
+        for a in candidates:
             info = info_for_lower(a)
-            if info is None:
+            remaining = surviving(a, v.reach_resources, denials) if denials else v.reach_resources
+            if info is None or not remaining:
                 continue
-            hit = next((r for r in star if r.startswith("NotResource") or action_fits(info, r)), None)
+            hit = next((r for r in remaining if is_star_reach(r) and reach_fits(info, r)), None)
             if hit is not None:
                 on_star.append(info.full)
                 star_resource = star_resource or hit
                 continue
-            hit = next((r for r in named if action_fits(info, r)), None)
+            hit = next((r for r in remaining if not has_unknown(r) and reach_fits(info, r)), None)
             if hit is not None:
                 on_named.append(info.full)
                 named_resource = named_resource or hit
+        delegated = delegates_to_accounts(v, ctx)
         for names, resource, severity in ((on_star, star_resource, Severity.HIGH),
                                           (on_named, named_resource, Severity.MEDIUM)):
             if not names or resource is None:
                 continue
-            where = f"on {resource}" + (" and other named resources" if severity == Severity.MEDIUM
-                                        and len(named) > 1 else "")
+            shown = "the resource this policy is attached to" if resource == THIS_RESOURCE else resource
+            where = f"on {shown}" + (" and other named resources" if severity == Severity.MEDIUM
+                                     and len(named) > 1 else "")
+            if delegated:
+                ctx.add(RULE.id, Severity.LOW,
+                        f"{v.label}: {list_text(names)} {where}, granted to account root(s): this delegates "
+                        "to the IAM policies of that account, which are judged where they are written.",
+                        v, names[0], shown)
+                continue
             ctx.add(RULE.id, severity,
-                    f"{v.label}: {list_text(names)} {where} can rewrite a resource policy, ACL or grant, so "
-                    "the holder can open the resource to any principal, itself included (resource-policy "
+                    f"{v.label}: {list_text(names)} {where} can change who may use the resource (its policy, "
+                    "ACL, grants or sharing: Permissions management), so the holder can open it to any "
+                    "principal, itself included, or take away the access others rely on (resource-policy "
                     "privilege escalation). Remove the action(s): workloads that only use the resource "
                     "never need them.",
-                    v, names[0], resource)
+                    v, names[0], shown)
 
+
+@document_check(RULE, POLICY_KINDS)
+def _check_account_guardrails(ctx: RuleContext) -> None:
+    """Account-wide controls AWS authorises only on ``*`` (leaving the organisation, turning off audit
+    logging or public-access blocks, transferring domains): HIGH, because naming no resource is the only
+    form they take and the only scope is not granting them."""
+    denials = denials_in(ctx.views)
+    for v in ctx.views:
+        if not v.st.is_allow or not v.reach_resources or v.actions.is_all:
+            continue  # Action "*" is reported as critical already
+        names: list[str] = []
+        resource: str | None = None
+        for a in sorted(_granted_of(v, is_account_guardrail, account_guardrails)):
+            info = info_for_lower(a)
+            remaining = surviving(a, v.reach_resources, denials) if denials else v.reach_resources
+            hit = next((r for r in remaining if is_star_reach(r) and reach_fits(info, r)), None)
+            if info is None or hit is None:
+                continue
+            names.append(info.full)
+            resource = resource or hit
+        if not names or resource is None:
+            continue
+        reasons = "; ".join(f"{n} {lists.account_control_reason(n) or ''}".strip() for n in names[:4])
+        more = "; ..." if len(names) > 4 else ""
+        ctx.add(RULE.id, Severity.HIGH,
+                f"{v.label}: {list_text(names)} on {resource}: account-wide controls that AWS authorises "
+                f"only on \"*\" ({reasons}{more}). Workload roles never need them; remove them (they "
+                "cannot be scoped).", v, names[0], resource)

@@ -16,12 +16,14 @@ from ..core import (
     action_fits,
     canonical_name,
     list_head_text,
+    list_text,
     narrowing_conditions_for,
     sensitive_actions,
     sensitive_universe,
     statement_check,
 )
 from ..findings import RuleInfo, Severity
+from ..lists import caller_bound_actions
 
 RULE = RuleInfo(
     id="iam-no-unconstrained-sensitive-access",
@@ -63,6 +65,16 @@ def _rule_sensitive(view: StatementView, ctx: RuleContext) -> None:
     if not sensitive:
         return
     hits = _sensitive_hits(view.actions, tuple(r for r, _ in view.star))
+    caller_bound = caller_bound_actions()
+    own = [h for h in hits if h[0] in caller_bound]
+    if own and not view.actions.symbolic and len(hits) - len(own) <= 8:
+        hits = tuple(h for h in hits if h[0] not in caller_bound)
+        names = [canonical_name(a) for a, _, _ in own]
+        ctx.add(RULE.id, Severity.LOW,
+                f"{view.label}: {list_text(names)} on {own[0][1]}: allowed, AWS authorises "
+                f"{'it' if len(names) == 1 else 'them'} only on \"*\" and the token carries only the "
+                "caller's own permissions (pulls still need the repository actions).",
+                view, names[0], own[0][1])
     if not hits:
         return
     if view.actions.symbolic or len(hits) > 8:

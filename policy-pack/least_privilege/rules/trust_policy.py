@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import re
 
-from ..arn import parse_arn
-from ..core import TRUST_AND_RESOURCE, RuleContext, StatementView, condition_narrows, statement_check
+from ..arn import has_unknown, parse_arn
+from ..core import (
+    THIS_RESOURCE,
+    TRUST_AND_RESOURCE,
+    ActionSet,
+    RuleContext,
+    StatementView,
+    condition_narrows,
+    names_attached_resource,
+    pattern_covers,
+    statement_check,
+)
 from ..document import Condition, Principal
 from ..findings import RuleInfo, Severity
 
@@ -32,6 +42,65 @@ _ANY_PRINCIPAL_NARROWING = ("aws:principalorgid", "aws:principalaccount", "aws:p
                             "aws:sourceip", "aws:sourceorgid", "aws:userid")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _ROOT_RE = re.compile(r"^arn:aws[a-z\-]*:iam::(?P<acct>[^:]+):root$")
+
+
+# Keys whose equality with concrete values confines a resource policy's Principal "*" to the owner's
+# organisation, accounts, source resources or VPC endpoints: the statement is then not public.
+_PINNING_KEYS = frozenset({"aws:principalorgid", "aws:principalaccount", "aws:sourceaccount", "aws:sourcearn",
+                           "aws:sourcevpce"})
+_EQUALS = frozenset({"stringequals", "stringequalsignorecase", "arnequals"})
+_NOT_EQUALS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals"})
+
+
+def _pins(cond: Condition, operators: frozenset[str]) -> bool:
+    """An (in)equality on a pinning key with concrete values: no wildcard, variable or unknown."""
+    if cond.base_operator not in operators or cond.key.lower() not in _PINNING_KEYS:
+        return False
+    if cond.set_qualifier == "forallvalues" or (operators is _EQUALS and cond.if_exists):
+        return False
+    return bool(cond.values) and all(
+        isinstance(v, str) and v and not any(c in v for c in "*?") and "${" not in v and not has_unknown(v)
+        for v in cond.values
+    )
+
+
+def _pinned_to_owner(view: StatementView, ctx: RuleContext) -> str | None:
+    """How a resource-policy Allow for Principal "*" is confined (the key it is pinned by), or None.
+
+    Either the Allow's own condition is an equality on a pinning key, or an unconditional-principal Deny
+    of the same actions on the same resources applies whenever that key differs (the documented
+    private-API and VPC-endpoint pattern: Allow "*", Deny when aws:SourceVpce is not the endpoint)."""
+    own = next((c for c in view.st.conditions if _pins(c, _EQUALS)), None)
+    if own is not None:
+        return f"{own.operator} {own.key}"
+    for other in ctx.views:
+        st = other.st
+        if not st.is_deny or not st.conditions or st.condition_unknown or st.not_principal is not None:
+            continue
+        everyone = st.principal is None or st.principal.any or any(v == "*" for _, v in st.principal.entries)
+        if not everyone:
+            continue
+        if not all(_pins(c, _NOT_EQUALS) for c in st.conditions):
+            continue
+        if not _covers_actions(other.actions, view.actions):
+            continue
+        deny_resources = tuple(r for r in st.resources or () if isinstance(r, str)) or (
+            ("*",) if st.resources is None and st.not_resources is None else ())
+        if st.resources is not None and not deny_resources:
+            continue
+        if all(any(pattern_covers(d, r) or (r == THIS_RESOURCE and names_attached_resource(d))
+                   for d in deny_resources) for r in view.reach_resources):
+            cond = st.conditions[0]
+            return f"a Deny unless {cond.key} matches ({other.label})"
+    return None
+
+
+def _covers_actions(deny: ActionSet, allow: ActionSet) -> bool:
+    if deny.is_all:
+        return True
+    if allow.expanded is None:
+        return False
+    return all(deny.contains(a) for a in allow.expanded)
 
 
 def _any_principal_narrowing(cond: Condition) -> bool:
@@ -63,6 +132,12 @@ def _check_principals(view: StatementView, ctx: RuleContext, principal: Principa
     narrowed = [c for c in view.st.conditions if _any_principal_narrowing(c)]
     any_values = [v for _, v in principal.entries if isinstance(v, str) and _principal_is_any(v)]
     if negated or principal.any or any_values:
+        pinned = None if negated or is_trust else _pinned_to_owner(view, ctx)
+        if pinned is not None:
+            ctx.add(RULE.id, Severity.LOW,
+                    f"{view.label}: Principal \"*\" is narrowed by {pinned}: not public (only requests that "
+                    "match it are allowed).", view, None, None)
+            return
         what = "NotPrincipal (every principal except the listed ones)" if negated else \
             ("Principal \"*\"" if principal.any else f"Principal {any_values[0]}")
         if narrowed:

@@ -13,8 +13,10 @@ from ..core import (
     KINDS,
     RuleContext,
     StatementView,
+    delegates_to_accounts,
     escalation_universe,
     first_resource,
+    list_text,
     sensitive_universe,
     statement_check,
     written_actions,
@@ -51,6 +53,15 @@ def _pattern_profile(pattern: str) -> tuple[int, int, bool, bool]:
 def _rule_wildcard_actions(view: StatementView, ctx: RuleContext) -> None:
     """`*`, `service:*` and verb wildcards; severity follows what the pattern expands to."""
     if not view.st.is_allow:
+        return
+    if delegates_to_accounts(view, ctx):
+        patterns = [w for w in written_actions(view) if "*" in w or "?" in w]
+        if patterns:
+            ctx.add(RULE.id, Severity.LOW,
+                    f"{view.label}: {list_text(patterns, 4)} granted to account root(s) in a resource "
+                    "policy: "
+                    "this delegates to the IAM policies of that account, which are judged where they are "
+                    "written.", view, patterns[0], first_resource(view))
         return
     for written in written_actions(view):
         p = written.strip().lower()

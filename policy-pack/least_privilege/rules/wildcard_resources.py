@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..action_classes import is_reported_star_only
+from ..arn import is_region_wildcard_on_named_aws_resource
 from ..catalog import (
     ActionInfo,
     expand_action_pattern_lower,
@@ -52,7 +54,8 @@ def _wildcard_split(
         if info is None:
             continue
         if info.star_only:
-            if literal or resource.startswith("*"):
+            # Account guard rails and permissions writes are reported (high) by iam-no-privilege-escalation.
+            if (literal or resource.startswith("*")) and not is_reported_star_only(a):
                 star_only.append(info.full)
         elif action_fits(info, resource):
             scopable.append(info)
@@ -70,7 +73,15 @@ def _merged_names(parts: tuple[tuple[str, ...], ...]) -> list[str]:
 @statement_check(RULE, POLICY_KINDS)
 def _rule_wildcard_resources(view: StatementView, ctx: RuleContext) -> None:
     """`*` and effectively-star resources on actions that support resource-level scoping."""
-    if not view.st.is_allow or not view.star:
+    if not view.st.is_allow:
+        return
+    regional = [r for r in view.resources if is_region_wildcard_on_named_aws_resource(r)]
+    if regional:
+        ctx.add(RULE.id, Severity.LOW,
+                f"{view.label}: {list_text(regional, 3)}: allowed, the region wildcard names one AWS-owned "
+                "resource in every region (the form AWS documents for cross-region inference), not every "
+                "resource.", view, None, regional[0])
+    if not view.star:
         return
     acts = view.actions
     for resource, reason in view.star:
