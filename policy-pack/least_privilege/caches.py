@@ -39,8 +39,7 @@ CATALOG_CACHES: frozenset[str] = frozenset(
         f"{_PACKAGE}.core.sensitive_universe",
         f"{_PACKAGE}.core.escalation_methods",
         f"{_PACKAGE}.core.escalation_universe",
-        f"{_PACKAGE}.rules.privilege_escalation.resource_policy_writes",  # every such action in the catalog
-        f"{_PACKAGE}.rules.privilege_escalation.is_resource_policy_write",  # per catalog action name
+        f"{_PACKAGE}.action_classes.*",  # permissions writes and guard rails, per catalog action name
         f"{_PACKAGE}.rules.wildcard_actions._pattern_profile",  # size and reach of one action pattern
         f"{_PACKAGE}.rules.known_actions._unknown_action_problem",  # why one action name is unknown
         f"{_PACKAGE}.rules.known_actions._suggest_cached",  # the closest catalog name to a typo
