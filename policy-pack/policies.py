@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from iam_pack.closed_config import closed_config
 from iam_pack.engine import COMMON_KEYS
 from iam_pack.plain import to_plain, unknown_paths
 from iam_pack.resource_checks import make_informational_validator, make_rule_validator
@@ -238,22 +239,22 @@ def _policy_metadata(rule: str) -> dict[str, Any]:
 def _resource_policy(
     rule: str, validate: Callable[[ResourceValidationArgs, ReportViolation], None]
 ) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(validate=validate, **_policy_metadata(rule))
+    checked = closed_config(rule, _schema(rule).properties, validate)
+    return ResourceValidationPolicy(validate=checked, **_policy_metadata(rule))
+
+
+def _stack_policy(rule: str, validate: Callable[[Any, ReportViolation], None]) -> StackValidationPolicy:
+    checked = closed_config(rule, _schema(rule).properties, validate)
+    return StackValidationPolicy(validate=checked, **_policy_metadata(rule))
 
 
 def _build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     policies: list[ResourceValidationPolicy | StackValidationPolicy] = [
         _resource_policy(rule, make_rule_validator(rule)) for rule in RESOURCE_RULES
     ]
-    policies.append(
-        StackValidationPolicy(validate=validate_preview_verifiable, **_policy_metadata(PREVIEW_VERIFIABLE))
-    )
-    policies.append(StackValidationPolicy(validate=validate_budget, **_policy_metadata(BUDGET)))
-    policies.append(
-        StackValidationPolicy(
-            validate=validate_escalation_across_policies, **_policy_metadata(ESCALATION_ACROSS_POLICIES)
-        )
-    )
+    policies.append(_stack_policy(PREVIEW_VERIFIABLE, validate_preview_verifiable))
+    policies.append(_stack_policy(BUDGET, validate_budget))
+    policies.append(_stack_policy(ESCALATION_ACROSS_POLICIES, validate_escalation_across_policies))
     # Last, so every rule policy has stashed its below-threshold findings for the resource.
     policies.append(
         ResourceValidationPolicy(
@@ -261,7 +262,8 @@ def _build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
             description="Findings below their rule's blocking threshold (for example `*`-only actions such "
             "as s3:ListAllMyBuckets), listed for review; never blocks.",
             display_name="Informational IAM findings",
-            validate=make_informational_validator(INFORMATIONAL),
+            validate=closed_config(INFORMATIONAL, (), make_informational_validator(INFORMATIONAL)),
+            config_schema=PolicyConfigSchema(properties={}),
             enforcement_level=EnforcementLevel.ADVISORY,
             severity=PolicySeverity.LOW,
             remediation_steps="Review; scope or remove the grant if the workload does not need it.",

@@ -12,6 +12,7 @@ This module does each of those steps; nothing here knows about IAM.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import os
 import selectors
@@ -166,6 +167,39 @@ def _apply(result: dict[str, PolicyConfigValue], given: Mapping[str, PolicyConfi
         result[name] = PolicyConfigValue(level, props or None)
 
 
+def _closest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown_names(info: PackInfo, given: Mapping[str, PolicyConfigValue]) -> list[str]:
+    """A message per policy the pack does not have and per option a policy does not declare.
+
+    Every policy's options are closed: only the properties of its config schema (none when it has no
+    schema). The engine itself passes an unknown policy on and validates options only against
+    `properties`/`required`, so a typo there would be ignored; the offline check refuses it (exit 2)."""
+    problems: list[str] = []
+    names = [p.name for p in info.policies]
+    for name, value in given.items():
+        if name == "all":
+            continue
+        policy = info.policy(name)
+        if policy is None:
+            problems.append(
+                f'"{name}" is not a policy of pack {info.name}{_closest(name, names)}; '
+                f"its policies are: {', '.join(sorted(names))}"
+            )
+            continue
+        declared = sorted((policy.config_schema or {}).get("properties") or {})
+        for option in sorted(value.properties or {}):
+            if option not in declared:
+                problems.append(
+                    f'policy "{name}" has no option "{option}"{_closest(option, declared)}; '
+                    f"its options are: {', '.join(declared) or 'none'}"
+                )
+    return problems
+
+
 def reconcile_pack_config(
     info: PackInfo, given: Mapping[str, PolicyConfigValue], source: str = "policy pack config"
 ) -> tuple[dict[str, PolicyConfigValue], list[str]]:
@@ -183,12 +217,11 @@ def reconcile_pack_config(
         }
         result[policy.name] = PolicyConfigValue(policy.enforcement_level, defaults or None)
     _apply(result, info.initial_config)
+    unknown = unknown_names(info, given)
+    if unknown:
+        raise ConfigurationError(f"{source}: " + "; ".join(unknown))
     _apply(result, given)
-    notes = [
-        f'{source}: "{name}" is not a policy of pack {info.name}; ignored'
-        for name in given
-        if name != "all" and info.policy(name) is None
-    ]
+    notes: list[str] = []
     errors: list[str] = []
     for policy in info.policies:
         if policy.config_schema is None:

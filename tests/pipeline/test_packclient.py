@@ -71,9 +71,22 @@ def test_reconcile_rejects_schema_violations_naming_file_and_policy() -> None:
     assert "mode must be one of the following" in text
 
 
-def test_reconcile_notes_unknown_policy_names() -> None:
-    _, notes = reconcile_pack_config(INFO, parse_pack_config({"c": "advisory"}, "f"), "f")
-    assert notes and '"c" is not a policy' in notes[0]
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"bb": "advisory"}, "\"bb\" is not a policy of pack p (did you mean 'b'?); its policies are: a, b"),
+        ({"zzz": "advisory"}, '"zzz" is not a policy of pack p; its policies are: a, b'),
+        (
+            {"b": {"limt": 3}},
+            'policy "b" has no option "limt" (did you mean \'limit\'?); its options are: limit, mode',
+        ),
+        ({"a": {"limit": 3}}, 'policy "a" has no option "limit"; its options are: none'),
+    ],
+)
+def test_reconcile_refuses_unknown_policies_and_options(given: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        reconcile_pack_config(INFO, parse_pack_config(given, "f.json"), "f.json")
+    assert str(err.value) == f"f.json: {message}"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Fixtures shared by the pipeline tests."""
+"""Fixtures shared by the test directories."""
 
 from __future__ import annotations
 
@@ -15,14 +15,21 @@ from pipeline import ROOT
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """A writable copy of the project's own files (Pulumi.yaml, the stack files), with the program and the
-    pack linked in place: tests edit a stack file or the project file without touching the checkout."""
+    """A writable copy of the project's own files (Pulumi.yaml, the stack files, the pack's config files),
+    with the program and the rest of the pack linked in place: tests edit them without touching the
+    checkout."""
     project = tmp_path / "project"
     project.mkdir()
     for path in ROOT.glob("Pulumi*.yaml"):
         shutil.copy(path, project / path.name)
     (project / "stacks").symlink_to(ROOT / "stacks", target_is_directory=True)
-    (project / "policy-pack").symlink_to(ROOT / "policy-pack", target_is_directory=True)
+    pack = project / "policy-pack"
+    pack.mkdir()
+    for entry in (ROOT / "policy-pack").iterdir():
+        if entry.name == "config":
+            shutil.copytree(entry, pack / "config")
+        else:
+            (pack / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     return project
 
 
