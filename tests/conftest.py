@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +47,24 @@ def pipeline_command(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subp
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """`run_cli("check", "--stack", "dev")`: the pipeline CLI in a child process (see `pipeline_command`)."""
     return pipeline_command
+
+
+def _with_policy(run: Any, role: str, mutate: Callable[[dict[str, Any]], None]) -> Any:
+    """A copy of the run whose ``role`` policy document has been changed by ``mutate(doc)``."""
+    from pipeline.emulator import matrix
+
+    policy_name = run.outputs["roles"][role]["policyArn"].rsplit("/", 1)[-1]
+    resources = []
+    for r in run.resources:
+        if r.type == matrix.POLICY_T and matrix._res_name(r) == policy_name:
+            doc = json.loads(r.inputs["policy"])
+            mutate(doc)
+            r = dataclasses.replace(r, inputs={**r.inputs, "policy": json.dumps(doc)})
+        resources.append(r)
+    return dataclasses.replace(run, resources=resources)
+
+
+@pytest.fixture
+def with_policy() -> Callable[[Any, str, Callable[[dict[str, Any]], None]], Any]:
+    """``with_policy(run, role, mutate)``: a copy of a program run with one role's policy tampered."""
+    return _with_policy

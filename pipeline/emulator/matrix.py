@@ -62,6 +62,8 @@ from pipeline.emulator.moto_aws import (
     ServerEmulator,
     managed_policy_data,
 )
+from pipeline.emulator.rehearsal import REHEARSED_SERVICES, job_probes, seed
+from pipeline.emulator.rehearsal import call as rehearsed_call
 from shared import PROJECT
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -107,6 +109,7 @@ class Check:
     params: Mapping[str, str] = field(default_factory=dict)  # Bucket/Key/Prefix/KeyId for the call
     undecidable: str | None = None  # reason the emulator cannot judge this row, if so
     assume: str = ""  # the emulator role to assume, when it is not ``role`` (the own-policy clone)
+    blind: str | None = None  # why a denial cannot be judged (moto ignores the resource); allowed is decided
 
     @property
     def principal(self) -> str:
@@ -121,9 +124,18 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        if self.check.undecidable:
+        if self.reason:
             return UNDECIDABLE
         return PASS if self.observed == self.check.expected else MISMATCH
+
+    @property
+    def reason(self) -> str | None:
+        """Why the emulator cannot decide this row (None when it can)."""
+        if self.check.undecidable:
+            return self.check.undecidable
+        if self.check.blind and self.observed != ALLOWED:
+            return self.check.blind
+        return None
 
 
 @dataclass
@@ -172,7 +184,7 @@ class MatrixResult:
                     "observed": o.observed,
                     "status": o.status,
                     "why": o.check.why,
-                    "undecidable": o.check.undecidable,
+                    "undecidable": o.reason,
                     "detail": o.detail,
                 }
                 for o in self.outcomes
@@ -267,6 +279,7 @@ class RoleIntent:
     datasets: Mapping[str, Mapping[str, Any]]  # logical -> {bucket, level, prefixes, actions}
     managed: tuple[str, ...]
     ai_actions: tuple[str, ...] = ()
+    job: Mapping[str, Any] | None = None  # the job profile part (shared.permissions.describe_job)
 
 
 def role_intents(run: Any) -> list[RoleIntent]:
@@ -281,6 +294,7 @@ def role_intents(run: Any) -> list[RoleIntent]:
                 datasets=perms.get("datasets", {}),
                 managed=tuple(perms.get("managedPolicyArns", [])),
                 ai_actions=tuple(perms.get("aiActions", [])),
+                job=perms.get("job") or None,
             )
         )
     return out
@@ -422,7 +436,27 @@ def build_matrix(
         rows += _role_rows(intent, layout, managed_docs, kms_by_bucket)
         if intent.managed:
             rows += _role_rows(intent, layout, {}, kms_by_bucket, own_only=True)
+        if intent.job:
+            rows += _job_rows(intent.name, intent.job, layout)
     return rows
+
+
+def _job_rows(role: str, job: Mapping[str, Any], layout: Layout) -> list[Check]:
+    """The job profile's rehearsal (``pipeline.emulator.rehearsal``) as matrix rows."""
+    return [
+        Check(
+            role=p.principal,
+            operation=p.operation,
+            action=p.action,
+            resource=p.resource,
+            expected=ALLOWED if p.allowed else DENIED,
+            why=f"job {job['profile']}: {p.why}",
+            params=p.params,
+            undecidable=p.undecidable,
+            blind=p.blind,
+        )
+        for p in job_probes(role, job, layout.account, layout.region)
+    ]
 
 
 def own_policy_role(role: str) -> str:
@@ -606,8 +640,15 @@ def _deploy_identity(emu: Emulator, run: Any, admin: Credentials, notes: list[st
                 "is not evaluated by moto (not set in the emulator)"
             )
         iam.create_role(**kwargs)
+    created = {_res_name(r) for r in roles}
     for a in _of_type(run, ATTACH_T):
-        iam.attach_role_policy(RoleName=_role_ref(a, roles), PolicyArn=a.inputs["policyArn"])
+        target = _role_ref(a, roles)
+        if target not in created:  # e.g. a launcher policy attached to a launcher role outside the stack
+            notes.append(
+                f"attachment {a.name}: role {target} is outside the stack; not reproduced in the emulator"
+            )
+            continue
+        iam.attach_role_policy(RoleName=target, PolicyArn=a.inputs["policyArn"])
     for ip in _of_type(run, INLINE_T):
         iam.put_role_policy(
             RoleName=_role_ref(ip, roles),
@@ -708,6 +749,8 @@ def _listify_statements(doc: Any) -> list[Mapping[str, Any]]:
 def _call(emu: Emulator, creds: Credentials, check: Check, region: str) -> Any:
     p = dict(check.params)
     service, op = check.operation.split(":", 1)
+    if service in REHEARSED_SERVICES:
+        return rehearsed_call(emu, creds, check.operation, check.params, region)
     client = emu.client(service, creds, region)
     if op == "ListObjectsV2":
         return client.list_objects_v2(Bucket=p["Bucket"], Prefix=p.get("Prefix", ""))
@@ -743,7 +786,7 @@ def observe(emu: Emulator, creds: Credentials, check: Check, region: str) -> Out
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in DENIED_CODES or status == 403:
             return Outcome(check, DENIED, code)
-        if check.operation.startswith("kms:"):
+        if check.operation.startswith("kms:") or check.operation.split(":", 1)[0] in REHEARSED_SERVICES:
             return Outcome(check, ALLOWED, f"authorized, then {code}")
         return Outcome(check, ERROR, f"{code}: {err}")
     return Outcome(check, ALLOWED)
@@ -773,6 +816,14 @@ def exercise(
                 "resource '*' only); the pack judges them"
             )
     _seed_buckets(emu, layout, intents, admin)
+    jobs = {intent.name: intent.job for intent in intents if intent.job}
+    if jobs:
+        seed(emu, admin, layout.region, jobs)
+        notes.append(
+            "job profiles: ECR, CloudWatch Logs, CloudWatch and Bedrock calls are authorised by moto against "
+            "resource '*'; a denied call there is n/d, an allowed one is decided; metric rows are n/d "
+            "(conditions ignored, action named monitoring:PutMetricData)"
+        )
     if deploy:
         _deploy_identity(emu, run, admin, notes)
     clone_for = sorted({c.role.split(" [")[0] for c in checks if c.assume})
@@ -853,8 +904,8 @@ def render(result: MatrixResult) -> str:
     undecided = [o for o in result.outcomes if o.status == UNDECIDABLE]
     if undecided:
         out += ["", "Not decidable by the emulator (shown, not counted):"]
-        for reason in sorted({o.check.undecidable or "" for o in undecided}):
-            n = sum(1 for o in undecided if o.check.undecidable == reason)
+        for reason in sorted({o.reason or "" for o in undecided}):
+            n = sum(1 for o in undecided if o.reason == reason)
             out.append(f"  {n} row(s): {reason}")
     if result.mismatches:
         out += ["", "Mismatches:"]

@@ -145,20 +145,7 @@ def test_json_form_carries_the_same_rows(stack_result: tuple[str, Any, MatrixRes
 # --------------------------------------------------------------------------- the matrix catches drift
 
 
-def _with_policy(run: Any, role: str, mutate: Any) -> Any:
-    """A copy of the run whose ``role`` policy document has been changed by ``mutate(doc)``."""
-    policy_name = run.outputs["roles"][role]["policyArn"].rsplit("/", 1)[-1]
-    resources = []
-    for r in run.resources:
-        if r.type == matrix.POLICY_T and matrix._res_name(r) == policy_name:
-            doc = json.loads(r.inputs["policy"])
-            mutate(doc)
-            r = dataclasses.replace(r, inputs={**r.inputs, "policy": json.dumps(doc)})
-        resources.append(r)
-    return dataclasses.replace(run, resources=resources)
-
-
-def test_broadened_and_narrowed_documents_are_mismatches() -> None:
+def test_broadened_and_narrowed_documents_are_mismatches(with_policy: Any) -> None:
     """One tampered run: role A's document gains s3:DeleteObject, role B's loses s3:PutObject."""
     run = run_program("dev", preview=False)
     roles = run.outputs["roles"]
@@ -181,7 +168,7 @@ def test_broadened_and_narrowed_documents_are_mismatches() -> None:
             acts = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
             st["Action"] = [a for a in acts if a != "s3:PutObject"] or ["s3:GetObjectTagging"]
 
-    result = run_matrix("dev", run=_with_policy(_with_policy(run, broad, add_delete), narrow, drop_put))
+    result = run_matrix("dev", run=with_policy(with_policy(run, broad, add_delete), narrow, drop_put))
     bad = {(o.check.role, o.check.operation, o.observed) for o in result.mismatches}
     assert (broad, "s3:DeleteObject", ALLOWED) in bad
     assert (narrow, "s3:PutObject", DENIED) in bad
