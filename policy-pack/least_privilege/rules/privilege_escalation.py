@@ -47,11 +47,16 @@ RULE = RuleInfo(
         "paths) are reported even on scoped resources where scope does not help, including actions on "
         "a named principal that let the holder act as it (iam:UpdateAssumeRolePolicy on a role, "
         "iam:CreateAccessKey, iam:CreateLoginProfile, iam:UpdateLoginProfile on a user: the named "
-        "principal may be an administrator). Resource-policy writes (Permissions-management actions "
-        "that put or change a resource policy, ACL, grant or permission: s3:PutBucketPolicy, "
-        "s3:PutBucketAcl, s3:PutObjectAcl, kms:PutKeyPolicy, kms:CreateGrant, lambda:AddPermission, "
-        "secretsmanager:PutResourcePolicy, ...) belong here too, because the holder can grant itself "
-        "or anyone any access to the resource: medium on named resources, high on `*`."
+        "principal may be an administrator; on the caller's own user, user/${aws:username}, that is "
+        "self-service), and on name patterns where scope would help (iam:PassRole or sts:AssumeRole on "
+        "role/job-*: every matching role, including ones created later). Permissions writes (every "
+        "Permissions-management action outside IAM by the catalog's access level, plus resource sharing "
+        "the catalog labels Write: s3:PutBucketPolicy, kms:PutKeyPolicy, lambda:AddPermission, "
+        "ec2:ModifySnapshotAttribute, ec2:ModifyImageAttribute, ...) belong here too, because the holder "
+        "can open the resource to anyone: medium on named resources, high on `*`; and so do account-wide "
+        "controls that AWS authorises only on `*` (leaving the organisation, turning off public-access "
+        "blocks or Bedrock invocation logging, CloudWatch Logs account policies, domain transfers): high. "
+        "A Deny subtracts only what it surely denies (no Condition; Deny NotResource X leaves X granted)."
     ),
     default_severity=Severity.HIGH,
     remediation=(

@@ -30,8 +30,10 @@ RULE = RuleInfo(
     title="No unconstrained credential or sensitive-data access",
     description=(
         "Actions that return credentials or secrets (secretsmanager:GetSecretValue, ssm:GetParameter*, "
-        "kms:Decrypt, s3:GetObject on everything, ...) on wildcard resources. A Condition whose key "
-        "really narrows access lowers the severity; it never hides the finding."
+        "kms:Decrypt, s3:GetObject on everything, cognito-idp:DescribeUserPoolClient, ...) on wildcard "
+        "resources; ecr:GetAuthorizationToken on `*` is low (its token carries the caller's own "
+        "permissions). A Condition whose key really narrows access lowers the severity; it never hides "
+        "the finding."
     ),
     default_severity=Severity.HIGH,
     remediation=(

@@ -26,7 +26,10 @@ RULE = RuleInfo(
     description=(
         "Role trust policies must not trust any principal (`*` in string or object form, "
         "arn:aws:iam::*:root), cross-account roots need sts:ExternalId or aws:PrincipalOrgID, OIDC "
-        "federation (GitHub) needs sub and aud conditions, and service principals must be on the allow list."
+        "federation (GitHub) needs sub and aud conditions, and service principals must be on the allow list. "
+        "Resource policies must not grant Principal `*`, unless an equality condition (or a Deny unless it "
+        "matches) pins it to concrete values of aws:PrincipalOrgID, aws:PrincipalAccount, "
+        "aws:SourceAccount, aws:SourceArn or aws:SourceVpce: then it is not public (low)."
     ),
     default_severity=Severity.HIGH,
     remediation=(

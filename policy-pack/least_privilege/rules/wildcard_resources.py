@@ -31,8 +31,11 @@ RULE = RuleInfo(
     description=(
         "Allow statements must name the resources they grant: `*` and effectively-star ARNs (a wildcard in "
         "partition, service, region or account, in a bucket name, `arn:aws:s3:::*`, `*/*`, "
-        "`arn:aws:iam::*:role/*`) are reported for actions that support resource-level scoping. Actions "
-        "the catalog only accepts on `*` are reported at low severity unless the configuration forbids them."
+        "`arn:aws:iam::*:role/*`, or inside the resource type of the catalog's ARN formats: `key*`, "
+        "`role*`, `log-group*`) are reported for actions that support resource-level scoping; a name "
+        "prefix (`table/jobs-*`) is scoping. Actions the catalog only accepts on `*` are reported at low "
+        "severity unless the configuration forbids them. An exact AWS-owned resource in every region "
+        "(`arn:aws:bedrock:*::foundation-model/<id>`, cross-region inference) is low."
     ),
     default_severity=Severity.HIGH,
     remediation=(
