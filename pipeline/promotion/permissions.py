@@ -35,7 +35,22 @@ KIND_ACTION = "action"
 KIND_AI = "ai"
 KIND_MANAGED = "managed"
 KIND_TRUST = "trust"
-KIND_ORDER = (KIND_TRUST, KIND_DATASET, KIND_ACTION, KIND_AI, KIND_MANAGED)
+KIND_JOB = "job"
+KIND_ORDER = (KIND_TRUST, KIND_DATASET, KIND_ACTION, KIND_AI, KIND_MANAGED, KIND_JOB)
+
+# What each part of a job profile (``shared.permissions.describe_job``) grants, as job grant targets.
+JOB_PROFILE, JOB_IMAGE, JOB_MODEL, JOB_VPC, JOB_SSM, JOB_LAUNCHER, JOB_ACTION = (
+    "profile", "image", "model", "vpc", "ssm", "launcher", "action",
+)
+_JOB_WORDS = {
+    JOB_PROFILE: "runs as job {}",
+    JOB_IMAGE: "pulls image {}",
+    JOB_MODEL: "invokes model {}",
+    JOB_VPC: "creates network interfaces in {}",
+    JOB_SSM: "Systems Manager {}",
+    JOB_LAUNCHER: "passable by {}",
+    JOB_ACTION: "job action {}",
+}
 
 WHOLE_BUCKET = ""
 
@@ -62,6 +77,8 @@ class Grant:
       action:  target = dataset reference, access = the s3/kms action
       ai:      access = the AI action
       managed: target = managed policy ARN (account id replaced when environment-neutral)
+      job:     target = profile|image|model|vpc|ssm|launcher|action, access = the profile name, image,
+               model id, VPC id ("a VPC" when environment-neutral), launcher ARN, or the action
     """
 
     role: str
@@ -94,6 +111,8 @@ class Grant:
             return self.access
         if self.kind == KIND_MANAGED:
             return f"attached {self.target}"
+        if self.kind == KIND_JOB and self.target in _JOB_WORDS:
+            return _JOB_WORDS[self.target].format(self.access)
         return f"{self.kind} {self.target} {self.access} {self.scope}".strip()
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
@@ -151,6 +170,34 @@ def grants_for_role(role_name: str, role: Any, *, neutral: bool) -> set[Grant]:
         grants.add(Grant(role_name, KIND_AI, "", action))
     for arn in _strings(perms.get("managedPolicyArns"), f"{role_name}.managedPolicyArns"):
         grants.add(Grant(role_name, KIND_MANAGED, neutral_arn(arn) if neutral else arn))
+    return grants | _job_grants(role_name, perms.get("job"), neutral=neutral)
+
+
+def _job_grants(role_name: str, job: Any, *, neutral: bool) -> set[Grant]:
+    """The grants of a role's job profile: the profile, its inputs, its launchers, and (for a baseline)
+    the actions it adds to the role and its execution role."""
+    if job is None:
+        return set()
+    if not isinstance(job, Mapping) or not isinstance(job.get("profile"), str):
+        raise PermissionModelError(f"role {role_name!r}: 'job' is not an object with a 'profile'")
+    where = f"{role_name}.job"
+
+    def grant(target: str, access: str) -> Grant:
+        return Grant(role_name, KIND_JOB, target, access)
+
+    grants = {grant(JOB_PROFILE, job["profile"])}
+    grants |= {grant(JOB_IMAGE, i) for i in _strings(job.get("images"), f"{where}.images")}
+    grants |= {grant(JOB_MODEL, m) for m in _strings(job.get("models"), f"{where}.models")}
+    if job.get("vpcId"):
+        grants.add(grant(JOB_VPC, "a VPC" if neutral else str(job["vpcId"])))
+    if job.get("ssm"):
+        grants.add(grant(JOB_SSM, "Session Manager"))
+    for arn in _strings(job.get("passableBy"), f"{where}.passableBy"):
+        grants.add(grant(JOB_LAUNCHER, neutral_arn(arn) if neutral else arn))
+    if not neutral:
+        actions = _strings(job.get("actions"), f"{where}.actions")
+        actions += _strings(job.get("executionActions"), f"{where}.executionActions")
+        grants |= {grant(JOB_ACTION, a) for a in actions}
     return grants
 
 
@@ -257,12 +304,24 @@ def _normalise_permissions(perms: Mapping[str, Any]) -> dict[str, Any]:
             "prefixes": sorted(set(ds.get("prefixes") or [])),
             "actions": sorted(set(ds.get("actions") or [])),
         }
-    return {
+    normalised: dict[str, Any] = {
         "trustedServices": sorted(set(perms.get("trustedServices") or [])),
         "datasets": datasets,
         "aiActions": sorted(set(perms.get("aiActions") or [])),
         "managedPolicyArns": sorted(set(perms.get("managedPolicyArns") or [])),
     }
+    job = _normalise_job(perms.get("job"))
+    if job is not None:  # a role without a job profile keeps the shape it always had
+        normalised["job"] = job
+    return normalised
+
+
+def _normalise_job(job: Any) -> dict[str, Any] | None:
+    """Sorted copy of a role's job profile description (None for a role without a job)."""
+    if not isinstance(job, Mapping):
+        return None
+    lists = ("images", "models", "passableBy", "actions", "executionActions")
+    return {key: sorted(set(value or [])) if key in lists else value for key, value in sorted(job.items())}
 
 
 def baseline_document(
