@@ -7,7 +7,8 @@ Where the work happens:
 * :mod:`iam_pack.resource_checks`: one resource policy per engine rule, over those views;
 * :mod:`iam_pack.stack_view` and :mod:`iam_pack.stack_checks`: the stack policies (verifiability at
   preview, budgets, escalation across policies), over the linked views of the whole stack;
-* :mod:`iam_pack.reporting`: the single point every violation is reported through.
+* :mod:`iam_pack.reporting`: the single point every violation is reported through, where the
+  reporting policy's reviewed exceptions screen it (:mod:`iam_pack.exception_policies`).
 
 Defensive by construction: no validator reads ``args.props`` through pulumi_policy's proxy (an
 unknown would turn a mandatory policy into an advisory "can't run policy"), and every validator turns
@@ -23,6 +24,8 @@ from typing import Any, Final
 
 from iam_pack.closed_config import closed_config
 from iam_pack.engine import COMMON_KEYS
+from iam_pack.exception_policies import build_policies as build_exception_policies
+from iam_pack.exception_policies import exceptions_schema
 from iam_pack.plain import to_plain, unknown_paths
 from iam_pack.resource_checks import make_informational_validator, make_rule_validator
 from iam_pack.stack_checks import (
@@ -129,6 +132,7 @@ _COMMON_SCHEMA: Final[dict[str, dict[str, Any]]] = {
         "description": "Findings below this severity are not violations of this policy; they are listed "
         f"by the advisory policy {INFORMATIONAL}. Default medium.",
     },
+    **exceptions_schema(),
 }
 assert set(_COMMON_SCHEMA) == set(COMMON_KEYS)
 _STRINGS: Final = {"type": "array", "items": {"type": "string"}}
@@ -255,6 +259,8 @@ def _build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     policies.append(_stack_policy(PREVIEW_VERIFIABLE, validate_preview_verifiable))
     policies.append(_stack_policy(BUDGET, validate_budget))
     policies.append(_stack_policy(ESCALATION_ACROSS_POLICIES, validate_escalation_across_policies))
+    # After every finding policy (stack policies run in this order): what the exceptions did this run.
+    policies.extend(build_exception_policies())
     # Last, so every rule policy has stashed its below-threshold findings for the resource.
     policies.append(
         ResourceValidationPolicy(

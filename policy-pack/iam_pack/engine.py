@@ -17,8 +17,8 @@ from adapters.model import IDENTITY, RESOURCE, TRUST, Context, ResourceView
 from least_privilege import UNKNOWN, is_unknown
 from least_privilege.findings import TRUST_POLICY, Finding
 
-# Config keys every policy has; they do not change what the engine finds.
-COMMON_KEYS: Final = ("severityOverride", "minimumSeverity")
+# Config keys every finding policy has; they do not change what the engine finds.
+COMMON_KEYS: Final = ("severityOverride", "minimumSeverity", "exceptions")
 
 
 def analysis() -> Any:

@@ -17,6 +17,8 @@ from typing import Any, Final
 from least_privilege.findings import WILDCARD_RESOURCES, Finding, Severity
 from pulumi_policy import ReportViolation
 
+from iam_pack.exception_policies import report_finding
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -35,6 +37,8 @@ class Violation:
     resource_name: str | None = None
     finding: Finding | None = None
     internal_error: bool = False
+    principal_name: str | None = None
+    """For a stack finding about a role, user or group: its name (an exception's glob may name it)."""
 
     @property
     def message(self) -> str:
@@ -49,9 +53,34 @@ def format_message(severity: Severity, location: str, text: str) -> str:
     return f"[{severity.label}] {location}: {text}"
 
 
-def report(report_violation: ReportViolation, violation: Violation) -> None:
-    """Report one violation to the engine. The only caller of ``report_violation`` in this pack."""
-    report_violation(violation.message, violation.urn)
+def report(
+    report_violation: ReportViolation,
+    violation: Violation,
+    config: Mapping[str, Any] | None = None,
+    *,
+    subject_urn: str | None = None,
+) -> None:
+    """Report one violation to the engine. The only caller of ``report_violation`` in this pack.
+
+    With the reporting policy's ``config``, its reviewed exceptions screen the violation first: an
+    accepted one goes to ``iam-accepted-exceptions`` instead (see :mod:`iam_pack.exception_policies`).
+    ``subject_urn`` is the URN of the resource a resource policy validates (its violations carry none).
+    Internal errors are never accepted.
+    """
+    if config is None or violation.internal_error:
+        report_violation(violation.message, violation.urn)
+        return
+    resource_urn = violation.urn or subject_urn or ""
+    report_finding(
+        report_violation,
+        violation.policy,
+        config,
+        violation.message,
+        resource_name=violation.resource_name or resource_urn.rsplit("::", 1)[-1],
+        resource_urn=resource_urn,
+        role_name=violation.principal_name,
+        report_urn=violation.urn,
+    )
 
 
 def internal_error(

@@ -15,6 +15,7 @@ from least_privilege.findings import RULES, WELL_FORMED
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from iam_pack import engine
+from iam_pack.exception_policies import register as register_exceptions
 from iam_pack.plain import plain_props
 from iam_pack.reporting import (
     Violation,
@@ -49,10 +50,11 @@ def make_rule_validator(rule: str) -> Callable[[ResourceValidationArgs, ReportVi
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         try:
+            config = policy_config(args)
+            register_exceptions(rule, config)
             view = resource_view(args.resource_type, args.props)
             if view is None:
                 return
-            config = policy_config(args)
             threshold = blocking_threshold(rule, config)
             notices: list[Violation] = []
             for location, finding in engine.view_findings(view, rule, config):
@@ -73,7 +75,7 @@ def make_rule_validator(rule: str) -> Callable[[ResourceValidationArgs, ReportVi
                     finding=finding,
                 )
                 if violation.severity >= threshold:
-                    report(report_violation, violation)
+                    report(report_violation, violation, config, subject_urn=args.urn)
                 else:
                     notices.append(violation)
             stash_notices(args.urn, notices)

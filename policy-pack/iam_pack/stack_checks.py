@@ -20,6 +20,7 @@ from least_privilege.findings import BUDGET, PREVIEW_VERIFIABLE, PRIVILEGE_ESCAL
 from pulumi_policy import ReportViolation, StackValidationArgs
 
 from iam_pack import engine
+from iam_pack.exception_policies import register as register_exceptions
 from iam_pack.plain import unknown_paths
 from iam_pack.reporting import (
     Violation,
@@ -46,7 +47,7 @@ def stack_view(args: StackValidationArgs, config: Mapping[str, Any]) -> StackVie
 
 
 def _where(principal: Principal) -> dict[str, Any]:
-    return {"urn": principal.urn}
+    return {"urn": principal.urn, "principal_name": principal.name}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -64,6 +65,7 @@ def validate_preview_verifiable(args: StackValidationArgs, report_violation: Rep
     rule = PREVIEW_VERIFIABLE
     try:
         config = policy_config(args)
+        register_exceptions(rule, config)
         severity = parse_severity(config.get("severityOverride"), RULES[rule].default_severity)
         view = stack_view(args, config)
         for entry in view.entries:
@@ -86,6 +88,7 @@ def validate_preview_verifiable(args: StackValidationArgs, report_violation: Rep
                             finding=finding,
                             **where,
                         ),
+                        config,
                     )
                 if found or not config.get("requireKnownDocuments", True):
                     continue
@@ -96,6 +99,7 @@ def validate_preview_verifiable(args: StackValidationArgs, report_violation: Rep
                         Violation(
                             rule, severity, location, f"the {doc.container} {_UNKNOWN_DOCUMENT}", **where
                         ),
+                        config,
                     )
         for issue in view.issues:
             if (
@@ -123,6 +127,7 @@ def validate_preview_verifiable(args: StackValidationArgs, report_violation: Rep
                     resource_type=issue.resource_type,
                     resource_name=issue.resource_name,
                 ),
+                config,
             )
     except Exception as exc:
         internal_error(report_violation, rule, "the stack", exc)
@@ -152,6 +157,7 @@ def validate_budget(args: StackValidationArgs, report_violation: ReportViolation
     rule = BUDGET
     try:
         config = policy_config(args)
+        register_exceptions(rule, config)
         budget = budget_from_config(config)
         threshold = blocking_threshold(rule, config)
         view = stack_view(args, config)
@@ -193,6 +199,7 @@ def _check_budget(
                     finding=finding,
                     **_where(principal),
                 ),
+                config,
             )
     unresolved = view.unresolved_reaching(principal)
     if unresolved and config.get("failOnUnresolvedPolicies", True):
@@ -207,6 +214,7 @@ def _check_budget(
                 + ". Attach policies defined in this stack or listed in the managed-policy snapshot.",
                 **_where(principal),
             ),
+            config,
         )
 
 
@@ -251,6 +259,7 @@ def validate_escalation_across_policies(args: StackValidationArgs, report_violat
     rule = ESCALATION_ACROSS_POLICIES
     try:
         config = policy_config(args)
+        register_exceptions(rule, config)
         threshold = blocking_threshold(rule, config)
         view = stack_view(args, config)
         for principal in view.principals.values():
@@ -307,6 +316,7 @@ def _check_escalation(
                 finding=finding,
                 **_where(principal),
             ),
+            config,
         )
 
 

@@ -197,6 +197,8 @@ def test_pack_over_grpc_prod(python_for_pack: Path) -> None:
             "iam-preview-verifiable",
             "iam-effective-permissions-budget",
             "iam-no-escalation-across-policies",
+            "iam-accepted-exceptions",
+            "iam-exceptions",
         ]
         stub.Configure(
             analyzer_pb2.ConfigureAnalyzerRequest(
@@ -353,7 +355,8 @@ def test_env_configs_name_only_real_policies_and_keep_wildcards_mandatory(stack:
             v if isinstance(v, str) else v.get("enforcementLevel", config["all"]) for v in config.values()
         ]
         non_mandatory = [k for k, lvl in zip(config, levels, strict=True) if lvl != "mandatory"]
-        assert non_mandatory == [policies.INFORMATIONAL]
+        # The two advisory channels: below-threshold findings, and findings accepted by exception.
+        assert non_mandatory == [policies.INFORMATIONAL, "iam-accepted-exceptions"]
 
 
 def test_env_configs_pass_the_engines_schema_validation() -> None:
