@@ -8,84 +8,42 @@ the adapter reads from one it does not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
+from adapters import permissions
 from adapters.common import (
+    Reader,
     arn_for,
     documents_at,
+    inline_policy_reader,
     items,
     name_of,
     policy_refs,
     present,
+    principal_reader,
     refs,
+    resource_policy_reader,
     synthetic_document,
+    synthetic_view,
 )
 from adapters.model import (
     GROUP,
     IDENTITY,
     PERMISSION_SET,
     POLICY,
-    RESOURCE,
     ROLE,
-    TRUST,
     USER,
     Context,
     Definition,
-    Document,
     Grant,
     Membership,
     PolicyRef,
     ResourceView,
 )
 
-Reader = Callable[[Mapping[str, Any], Context], ResourceView]
-
 # --------------------------------------------------------------------------------------------------
 # IAM principals and policies.
-
-
-def _inline_documents(props: Mapping[str, Any], prop: str, doc_key: str, container: str) -> list[Document]:
-    documents = []
-    for index, entry in enumerate(items(props.get(prop))):
-        location = f"{prop}[{index}]"
-        if not isinstance(entry, Mapping):
-            if present(entry):
-                documents.append(Document(location, IDENTITY, entry, container))
-            continue
-        name = entry.get("name") or entry.get("policyName")
-        label = f"{location}.{doc_key}" + (f" ({name})" if isinstance(name, str) else "")
-        # An entry with neither name nor document is how the provider spells "no inline policies".
-        if present(entry.get(doc_key)):
-            documents.append(Document(label, IDENTITY, entry.get(doc_key), container))
-    return documents
-
-
-def _principal(kind: str, props: Mapping[str, Any]) -> ResourceView:
-    inline = _inline_documents(props, "inlinePolicies", "policy", f"inline policy of the {kind}")
-    attached = policy_refs(props, "managedPolicyArns")
-    boundary = policy_refs(props, "permissionsBoundary", boundary=True)
-    trust = documents_at(props, "assumeRolePolicy", TRUST, "trust policy") if kind == ROLE else []
-    grants = [Grant(d.location, (), document=d) for d in inline]
-    grants += [Grant(p.location, (), policy=p) for p in attached + boundary]
-    return ResourceView(
-        documents=tuple(trust + inline),
-        attachments=attached + boundary,
-        grants=tuple(grants),
-        defines=Definition(kind, name_of(props, "name"), props.get("path"), props.get("arn")),
-    )
-
-
-def _role(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    return _principal(ROLE, props)
-
-
-def _user(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    return _principal(USER, props)
-
-
-def _group(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    return _principal(GROUP, props)
 
 
 def _managed_policy(props: Mapping[str, Any], ctx: Context) -> ResourceView:
@@ -100,17 +58,6 @@ def _managed_policy(props: Mapping[str, Any], ctx: Context) -> ResourceView:
             documents[0].value if documents else None,
         ),
     )
-
-
-def _inline_policy(kind: str, prop: str) -> Reader:
-    def read(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-        documents = documents_at(props, "policy", IDENTITY, f"inline policy of a {kind}")
-        to = refs(props, prop, kind)
-        return ResourceView(
-            documents=tuple(documents), grants=tuple(Grant(d.location, to, document=d) for d in documents)
-        )
-
-    return read
 
 
 def _attachment(kinds: Mapping[str, str], arn_prop: str) -> Reader:
@@ -305,97 +252,13 @@ RESOURCE_POLICIES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-def _resource_policy(entries: tuple[tuple[str, str], ...]) -> Reader:
-    def read(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-        documents = [
-            d
-            for path, service in entries
-            for d in documents_at(props, path, RESOURCE, f"{service} resource policy", service)
-        ]
-        return ResourceView(documents=tuple(documents))
-
-    return read
-
-
 # --------------------------------------------------------------------------------------------------
-# Permissions that name a principal instead of carrying a document: one synthetic statement each.
-
-
-def _lambda_permission(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    function = props.get("function")
-    qualifier = props.get("qualifier")
-    resource = arn_for("lambda", "function:{}", function, ctx.account, ctx.region)
-    if isinstance(resource, str) and isinstance(qualifier, str) and qualifier:
-        resource = f"{resource}:{qualifier}"
-    document = synthetic_document(
-        props.get("principal"),
-        props.get("action") or "lambda:InvokeFunction",
-        resource,
-        {
-            "ArnLike": {"aws:SourceArn": props.get("sourceArn")},
-            "StringEquals": {
-                "aws:SourceAccount": props.get("sourceAccount"),
-                "aws:PrincipalOrgID": props.get("principalOrgId"),
-                "lambda:FunctionUrlAuthType": props.get("functionUrlAuthType"),
-            },
-        },
-    )
-    return _synthetic("principal", document, "lambda permission", "lambda")
+# Grants that name a principal instead of carrying a document (see adapters.permissions).
 
 
 def _layer_permission(props: Mapping[str, Any], ctx: Context) -> ResourceView:
     layer = arn_for("lambda", "layer:{}", props.get("layerName"), ctx.account, ctx.region)
-    document = synthetic_document(
-        props.get("principal"),
-        props.get("action") or "lambda:GetLayerVersion",
-        layer if not isinstance(layer, str) else f"{layer}:{props.get('versionNumber') or 1}",
-        {"StringEquals": {"aws:PrincipalOrgID": props.get("organizationId")}},
-    )
-    return _synthetic("principal", document, "lambda layer permission", "lambda")
-
-
-def _event_permission(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    condition = props.get("condition")
-    conditions: dict[str, dict[str, Any]] = {}
-    if isinstance(condition, Mapping) and isinstance(condition.get("key"), str):
-        operator = condition.get("type") if isinstance(condition.get("type"), str) else "StringEquals"
-        conditions = {operator: {condition["key"]: condition.get("value")}}
-    bus = props.get("eventBusName") or "default"
-    document = synthetic_document(
-        props.get("principal"),
-        props.get("action") or "events:PutEvents",
-        arn_for("events", "event-bus/{}", bus, ctx.account, ctx.region),
-        conditions,
-    )
-    return _synthetic("principal", document, "event bus permission", "events")
-
-
-def _acmpca_permission(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    actions = [
-        f"acm-pca:{a}" if isinstance(a, str) and ":" not in a else a for a in items(props.get("actions"))
-    ]
-    document = synthetic_document(
-        props.get("principal"),
-        actions,
-        arn_for(
-            "acm-pca",
-            "certificate-authority/{}",
-            props.get("certificateAuthorityArn"),
-            ctx.account,
-            ctx.region,
-        ),
-        {"StringEquals": {"aws:SourceAccount": props.get("sourceAccount")}},
-    )
-    return _synthetic("principal", document, "private CA permission", "acm-pca")
-
-
-def _signer_permission(props: Mapping[str, Any], ctx: Context) -> ResourceView:
-    document = synthetic_document(
-        props.get("principal"),
-        props.get("action"),
-        arn_for("signer", "/signing-profiles/{}", props.get("profileName"), ctx.account, ctx.region),
-    )
-    return _synthetic("principal", document, "signing profile permission", "signer")
+    return permissions.layer_permission(f"{layer}:{props.get('versionNumber') or 1}", props)
 
 
 def _kms_grant(props: Mapping[str, Any], ctx: Context) -> ResourceView:
@@ -405,28 +268,26 @@ def _kms_grant(props: Mapping[str, Any], ctx: Context) -> ResourceView:
         operations,
         arn_for("kms", "key/{}", props.get("keyId"), ctx.account, ctx.region),
     )
-    return _synthetic("granteePrincipal", document, "KMS grant", "kms")
-
-
-def _synthetic(location: str, document: Any, container: str, service: str) -> ResourceView:
-    return ResourceView(
-        documents=(
-            Document(f"{location} (as a resource policy statement)", RESOURCE, document, container, service),
-        )
-    )
+    return synthetic_view("granteePrincipal", document, "KMS grant", "kms")
 
 
 # --------------------------------------------------------------------------------------------------
 # The table.
 
 READERS: Final[dict[str, Reader]] = {
-    "aws:iam/role:Role": _role,
-    "aws:iam/user:User": _user,
-    "aws:iam/group:Group": _group,
+    "aws:iam/role:Role": principal_reader(
+        ROLE, name="name", inline="inlinePolicies", inline_document="policy", trust="assumeRolePolicy"
+    ),
+    "aws:iam/user:User": principal_reader(
+        USER, name="name", inline="inlinePolicies", inline_document="policy"
+    ),
+    "aws:iam/group:Group": principal_reader(
+        GROUP, name="name", inline="inlinePolicies", inline_document="policy"
+    ),
     "aws:iam/policy:Policy": _managed_policy,
-    "aws:iam/rolePolicy:RolePolicy": _inline_policy(ROLE, "role"),
-    "aws:iam/userPolicy:UserPolicy": _inline_policy(USER, "user"),
-    "aws:iam/groupPolicy:GroupPolicy": _inline_policy(GROUP, "group"),
+    "aws:iam/rolePolicy:RolePolicy": inline_policy_reader(ROLE, "role", "policy"),
+    "aws:iam/userPolicy:UserPolicy": inline_policy_reader(USER, "user", "policy"),
+    "aws:iam/groupPolicy:GroupPolicy": inline_policy_reader(GROUP, "group", "policy"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment({"role": ROLE}, "policyArn"),
     "aws:iam/userPolicyAttachment:UserPolicyAttachment": _attachment({"user": USER}, "policyArn"),
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": _attachment({"group": GROUP}, "policyArn"),
@@ -460,13 +321,13 @@ READERS: Final[dict[str, Reader]] = {
         _permission_set_customer_managed
     ),
     "aws:ssoadmin/permissionsBoundaryAttachment:PermissionsBoundaryAttachment": _permission_set_boundary,
-    "aws:lambda/permission:Permission": _lambda_permission,
+    "aws:lambda/permission:Permission": permissions.lambda_permission("function"),
     "aws:lambda/layerVersionPermission:LayerVersionPermission": _layer_permission,
-    "aws:cloudwatch/eventPermission:EventPermission": _event_permission,
-    "aws:acmpca/permission:Permission": _acmpca_permission,
-    "aws:signer/signingProfilePermission:SigningProfilePermission": _signer_permission,
+    "aws:cloudwatch/eventPermission:EventPermission": permissions.event_permission,
+    "aws:acmpca/permission:Permission": permissions.acmpca_permission,
+    "aws:signer/signingProfilePermission:SigningProfilePermission": permissions.signer_permission,
     "aws:kms/grant:Grant": _kms_grant,
-    **{token: _resource_policy(entries) for token, entries in RESOURCE_POLICIES.items()},
+    **{token: resource_policy_reader(entries) for token, entries in RESOURCE_POLICIES.items()},
 }
 
 # The SDK's policy-carrying inputs (snake_case paths, as the coverage derivation names them) that the

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from least_privilege import UNKNOWN, is_unknown
 
-from adapters.model import Document, PolicyRef, Ref
+from adapters.model import (
+    GROUP,
+    IDENTITY,
+    RESOURCE,
+    TRUST,
+    Context,
+    Definition,
+    Document,
+    Grant,
+    Membership,
+    PolicyRef,
+    Ref,
+    ResourceView,
+)
+
+Reader = Callable[[Mapping[str, Any], Context], ResourceView]
 
 
 def present(value: Any) -> bool:
@@ -160,3 +175,88 @@ def arn_for(service: str, resource: str, value: Any, account: str, region: str) 
     if text.startswith("arn:"):
         return text
     return f"arn:aws:{service}:{region}:{account}:{resource.format(text)}"
+
+
+def inline_documents(props: Mapping[str, Any], prop: str, doc_key: str, container: str) -> list[Document]:
+    """Inline policies given as a list of {name, document} entries (a role's inlinePolicies)."""
+    documents = []
+    for index, entry in enumerate(items(props.get(prop))):
+        location = f"{prop}[{index}]"
+        if not isinstance(entry, Mapping):
+            if present(entry):
+                documents.append(Document(location, IDENTITY, entry, container))
+            continue
+        name = entry.get("name") or entry.get("policyName")
+        label = f"{location}.{doc_key}" + (f" ({name})" if isinstance(name, str) else "")
+        # An entry with neither name nor document is how the provider spells "no inline policies".
+        if present(entry.get(doc_key)):
+            documents.append(Document(label, IDENTITY, entry.get(doc_key), container))
+    return documents
+
+
+def resource_policy_reader(entries: tuple[tuple[str, str], ...]) -> Reader:
+    """A reader for a type whose resource policies sit at the given (path, service) pairs."""
+
+    def read(props: Mapping[str, Any], ctx: Context) -> ResourceView:
+        documents = [
+            d
+            for path, service in entries
+            for d in documents_at(props, path, RESOURCE, f"{service} resource policy", service)
+        ]
+        return ResourceView(documents=tuple(documents))
+
+    return read
+
+
+def synthetic_view(location: str, document: Any, container: str, service: str) -> ResourceView:
+    return ResourceView(
+        documents=(
+            Document(f"{location} (as a resource policy statement)", RESOURCE, document, container, service),
+        )
+    )
+
+
+def principal_reader(
+    kind: str,
+    *,
+    name: str,
+    inline: str,
+    inline_document: str,
+    trust: str | None = None,
+    groups: str | None = None,
+) -> Reader:
+    """A role, user or group resource: its inline policies, attached and boundary ARNs, trust policy
+    (roles) and group memberships (when the provider lists groups on the user)."""
+
+    def read(props: Mapping[str, Any], ctx: Context) -> ResourceView:
+        inline_docs = inline_documents(props, inline, inline_document, f"inline policy of the {kind}")
+        attached = policy_refs(props, "managedPolicyArns")
+        boundary = policy_refs(props, "permissionsBoundary", boundary=True)
+        trust_docs = documents_at(props, trust, TRUST, "trust policy") if trust else []
+        grants = [Grant(d.location, (), document=d) for d in inline_docs]
+        grants += [Grant(p.location, (), policy=p) for p in attached + boundary]
+        memberships = (
+            tuple(Membership(g.location, None, g) for g in refs(props, groups, GROUP)) if groups else ()
+        )
+        return ResourceView(
+            documents=tuple(trust_docs + inline_docs),
+            attachments=attached + boundary,
+            grants=tuple(grants),
+            memberships=memberships,
+            defines=Definition(kind, name_of(props, name), props.get("path"), props.get("arn")),
+        )
+
+    return read
+
+
+def inline_policy_reader(kind: str, principal: str, document: str) -> Reader:
+    """A stand-alone inline policy of one role, user or group (RolePolicy and the like)."""
+
+    def read(props: Mapping[str, Any], ctx: Context) -> ResourceView:
+        documents = documents_at(props, document, IDENTITY, f"inline policy of a {kind}")
+        to = refs(props, principal, kind)
+        return ResourceView(
+            documents=tuple(documents), grants=tuple(Grant(d.location, to, document=d) for d in documents)
+        )
+
+    return read

@@ -81,10 +81,10 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class Membership:
-    """A user made a member of a group."""
+    """A user made a member of a group; ``user`` None is the user the resource itself defines."""
 
     location: str
-    user: Ref
+    user: Ref | None
     group: Ref
 
 

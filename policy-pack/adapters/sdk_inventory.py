@@ -1,7 +1,8 @@
 """Which resource types of an installed Pulumi provider SDK take a policy document, ARN or principal.
 
-The derivation reads the generated Python SDK's source with ``ast`` (nothing is imported, so the pack
-never needs the provider SDK installed; only the coverage test and the README generator call this):
+The derivation reads the generated Python SDK's source text (nothing is imported, so the pack never
+needs the provider SDK installed; only the coverage test and the README generator call this). The
+generator writes one parameter per line, which is what the line patterns below rely on:
 
 * a resource class is a class whose ``_internal_init`` calls ``super(...).__init__('<type token>', ...)``;
   the first string argument of that call is the type token (``aws:iam/role:Role``);
@@ -17,7 +18,6 @@ A type is listed with every policy-carrying input path (``details.policy``,
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import re
 from collections.abc import Iterator
@@ -54,28 +54,38 @@ def package_dir(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+_CLASS_LINE: Final = re.compile(r"^class (\w+Args)\b.*:$")
+_PARAM_LINE: Final = re.compile(r"^\s+(\w+): (.+?)(?: = None)?(?:,|\):)$")
+_TOKEN: Final = re.compile(r"super\(\w+, __self__\)\.__init__\(\s*'([^']+)'")
+_SKIPPED: Final = frozenset({"resource_name", "opts", "__props__"})
+
+
+def _signature(lines: list[str], start: int) -> list[tuple[str, str]]:
+    """Parameters of the generated signature that starts at ``lines[start]`` (one per line)."""
+    params: list[tuple[str, str]] = []
+    for line in lines[start + 1 :]:
+        match = _PARAM_LINE.match(line)
+        if match and match.group(1) not in _SKIPPED:
+            params.append((match.group(1), match.group(2)))
+        if line.rstrip().endswith("):"):
+            break
+    return params
+
+
 def _args_classes(root: Path) -> dict[str, list[tuple[str, str]]]:
     """Every ``*Args`` input class of the SDK: name -> [(parameter, annotation source)]."""
     classes: dict[str, list[tuple[str, str]]] = {}
     for path in root.rglob("_inputs.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name.endswith("Args"):
-                init = next(
-                    (f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None
-                )
-                if init is not None:
-                    classes.setdefault(node.name, _parameters(init))
+        lines = path.read_text(encoding="utf-8").splitlines()
+        current: str | None = None
+        for index, line in enumerate(lines):
+            match = _CLASS_LINE.match(line)
+            if match:
+                current = match.group(1)
+            elif current and line.startswith("    def __init__(__self__"):
+                classes.setdefault(current, _signature(lines, index))
+                current = None
     return classes
-
-
-def _parameters(function: ast.FunctionDef) -> list[tuple[str, str]]:
-    params = function.args.args[1:] + function.args.kwonlyargs
-    return [
-        (a.arg, ast.unparse(a.annotation) if a.annotation is not None else "")
-        for a in params
-        if a.arg not in ("resource_name", "opts", "__props__")
-    ]
 
 
 def _policy_paths(
@@ -95,23 +105,6 @@ def _policy_paths(
                 )
 
 
-def _type_token(function: ast.FunctionDef) -> str | None:
-    for node in ast.walk(function):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "__init__"
-            and isinstance(node.func.value, ast.Call)
-            and isinstance(node.func.value.func, ast.Name)
-            and node.func.value.func.id == "super"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            return node.args[0].value
-    return None
-
-
 def resource_types(package: str) -> list[ResourceType]:
     """Every resource type of an installed provider SDK (``pulumi_aws``), with its policy inputs."""
     root = package_dir(package)
@@ -120,23 +113,22 @@ def resource_types(package: str) -> list[ResourceType]:
     classes = _args_classes(root)
     found: dict[str, ResourceType] = {}
     for path in sorted(root.rglob("*.py")):
-        if path.name.startswith("_") or path.name.startswith("get_"):
+        if path.name.startswith(("_", "get_")):
             continue
         text = path.read_text(encoding="utf-8")
-        if "_internal_init" not in text:
+        if "def _internal_init(" not in text:
             continue
-        for node in ast.parse(text).body:
-            if not isinstance(node, ast.ClassDef):
+        lines = text.splitlines()
+        module = str(path.relative_to(root.parent).with_suffix("")).replace("/", ".")
+        for index, line in enumerate(lines):
+            if not line.startswith("    def _internal_init("):
                 continue
-            init = next(
-                (f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "_internal_init"), None
-            )
-            token = _type_token(init) if init is not None else None
-            if token is None or token in found:
+            offset = sum(len(previous) + 1 for previous in lines[:index])
+            token = _TOKEN.search(text, offset)  # the super().__init__ call that ends this _internal_init
+            if token is None or token.group(1) in found:
                 continue
-            paths = tuple(dict.fromkeys(_policy_paths(_parameters(init), classes, "", 0)))
-            module = str(path.relative_to(root.parent).with_suffix("")).replace("/", ".")
-            found[token] = ResourceType(token, module, paths)
+            paths = tuple(dict.fromkeys(_policy_paths(_signature(lines, index), classes, "", 0)))
+            found[token.group(1)] = ResourceType(token.group(1), module, paths)
     return sorted(found.values(), key=lambda r: r.token)
 
 

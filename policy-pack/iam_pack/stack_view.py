@@ -190,7 +190,12 @@ class StackView:
             for grant in entry.view.grants:
                 self._link_grant(entry, grant)
             for membership in entry.view.memberships:
-                users = self._resolve(entry, [membership.user])
+                own = self.principals.get(entry.resource.urn)
+                users = (
+                    [own]
+                    if membership.user is None and own
+                    else self._resolve(entry, _listed(membership.user))
+                )
                 groups = self._resolve(entry, [membership.group])
                 for user in users:
                     for group in groups:
@@ -406,6 +411,10 @@ class StackView:
 
 
 _JUDGED: Final = adapters.judged_types()
+
+
+def _listed(ref: Ref | None) -> list[Ref]:
+    return [] if ref is None else [ref]
 
 
 def _known(value: Any) -> bool:
