@@ -186,44 +186,124 @@ def _resource_tokens(resource: str) -> tuple[tuple[_Token, ...], bool]:
     return tuple(tokens), plain
 
 
-def _one_char_compatible(a: _Token, b: _Token) -> bool:
-    ka, va = a
-    kb, vb = b
-    if ka == _LIT and kb == _LIT:
-        return va == vb
-    if ka == _LIT:
-        return kb == _ANY1 or va not in vb  # type: ignore[operator]
-    if kb == _LIT:
-        return ka == _ANY1 or vb not in va  # type: ignore[operator]
-    return True  # classes exclude only a couple of characters: some character fits both
+class _TemplateMasks:
+    """Bit masks over a template's token positions, for the bit-parallel intersection below: bit ``j``
+    stands for "the template has matched its first ``j`` tokens". ``single``: positions of one-character
+    tokens; ``run``: positions of runs; ``start``: the positions reachable before any character; per
+    character (computed on first use), the single positions that accept it and the runs that absorb it."""
+
+    __slots__ = ("by_char", "end", "full", "run", "single", "start", "tokens")
+
+    def __init__(self, tokens: tuple[_Token, ...]) -> None:
+        self.tokens = tokens
+        self.single = sum(1 << j for j, (kind, _) in enumerate(tokens) if kind != _RUN)
+        self.run = sum(1 << j for j, (kind, _) in enumerate(tokens) if kind == _RUN)
+        self.end = len(tokens)
+        self.full = (1 << (self.end + 1)) - 1
+        self.by_char: dict[str, tuple[int, int]] = {}
+        self.start = self.close(1)
+
+    def for_char(self, ch: str) -> tuple[int, int]:
+        found = self.by_char.get(ch)
+        if found is None:
+            accept = absorb = 0
+            for j, (kind, value) in enumerate(self.tokens):
+                if kind == _LIT:
+                    accept |= (value == ch) << j
+                elif kind == _ANY1:
+                    accept |= 1 << j
+                elif ch not in value:  # a placeholder class: everything but a few separators
+                    if kind == _ONE:
+                        accept |= 1 << j
+                    else:
+                        absorb |= 1 << j
+            found = self.by_char[ch] = (accept, absorb)
+        return found
+
+    def close(self, mask: int) -> int:
+        """Add the positions reachable by letting runs match nothing."""
+        while True:
+            wider = mask | ((mask & self.run) << 1)
+            if wider == mask:
+                return mask
+            mask = wider
 
 
-def _intersects(a: tuple[_Token, ...], b: tuple[_Token, ...]) -> bool:
-    """Is there a string matched by both token sequences? Product-automaton search over (i, j)."""
-    na, nb = len(a), len(b)
-    seen: set[tuple[int, int]] = set()
-    stack = [(0, 0)]
-    while stack:
-        state = stack.pop()
-        if state in seen:
-            continue
-        seen.add(state)
-        i, j = state
-        if i == na and j == nb:
-            return True
-        ta = a[i] if i < na else None
-        tb = b[j] if j < nb else None
-        if ta is not None and ta[0] == _RUN:
-            stack.append((i + 1, j))
-        if tb is not None and tb[0] == _RUN:
-            stack.append((i, j + 1))
-        if ta is None or tb is None:
-            continue
-        if ta[0] == _RUN and tb[0] == _RUN:
-            continue  # consuming a shared char keeps both in place: no progress
-        if _one_char_compatible(ta, tb):
-            stack.append((i if ta[0] == _RUN else i + 1, j if tb[0] == _RUN else j + 1))
-    return False
+@lru_cache(maxsize=8192)
+def _template_masks(tokens: tuple[_Token, ...]) -> _TemplateMasks:
+    return _TemplateMasks(tokens)
+
+
+# A policy resource as the intersection reads it: its runs of literals and ``?`` between ``*``s, with
+# None for each ``*`` (consecutive ones collapsed).
+_Segments = tuple[tuple[_Token, ...] | None, ...]
+
+
+def _segments(tokens: tuple[_Token, ...]) -> _Segments:
+    out: list[tuple[_Token, ...] | None] = []
+    current: list[_Token] = []
+    for token in tokens:
+        if token[0] == _RUN:
+            if current:
+                out.append(tuple(current))
+                current = []
+            if not out or out[-1] is not None:
+                out.append(None)
+        else:
+            current.append(token)
+    if current:
+        out.append(tuple(current))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _advance(masks: _TemplateMasks, segment: tuple[_Token, ...], reach: int) -> int:
+    """The template positions reachable after ``segment`` (literals and ``?``) from ``reach``. Memoised
+    per document content: one resource's prefix (``arn:aws:sagemaker:``) recurs across its siblings."""
+    for kind, value in segment:
+        if kind == _LIT:
+            accept, absorb = masks.for_char(value)  # type: ignore[arg-type]
+        else:  # "?": any one character
+            accept, absorb = masks.single, masks.run
+        reach = masks.close(((reach & accept) << 1) | (reach & absorb))
+        if not reach:
+            return 0
+    return reach
+
+
+def _intersects_segments(segments: _Segments, template: tuple[_Token, ...]) -> bool:
+    """Is there a string matched by both the policy resource (as segments) and the catalog template?
+
+    The product automaton of the two, simulated with the set of reachable template positions as the
+    bits of an integer: a ``*`` reaches every later position (it can match any character a template
+    token needs), a literal or ``?`` advances every position whose token accepts it and stays on every
+    run that absorbs it.
+    """
+    masks = _template_masks(template)
+    reach = masks.start
+    for segment in segments:
+        if segment is None:
+            reach = masks.full & ~((reach & -reach) - 1)  # from the first reachable position onwards
+        else:
+            reach = _advance(masks, segment, reach)
+            if not reach:
+                return False
+    return bool(reach >> masks.end & 1)
+
+
+def _intersects(resource: tuple[_Token, ...], template: tuple[_Token, ...]) -> bool:
+    """Is there a string matched by both token sequences (a policy resource's: literals, ``?`` and
+    ``*``; a catalog template's: literals and placeholder classes)?"""
+    return _intersects_segments(_segments(resource), template)
+
+
+@lru_cache(maxsize=16384)
+def _resource_pieces(resource: str) -> tuple[bool, str, _Segments]:
+    """(plain literal?, its text when plain, its segments otherwise) of a policy resource."""
+    tokens, plain = _resource_tokens(resource)
+    if plain:
+        return True, "".join(str(v) for _, v in tokens), ()
+    return False, "", _segments(tokens)
 
 
 _FIELD_PLACEHOLDER_RE = re.compile(r"^\$\{[^}]*\}$")
@@ -286,15 +366,15 @@ def resource_fits_template(resource: str, template: str) -> bool:
                 elif value != tmpl:
                     return False
             body, regex = _rest_info(fields[1])
-            rest_tokens, plain = _resource_tokens(parts[5])
+            plain, text, segments = _resource_pieces(parts[5])
             if plain:
-                return regex.fullmatch("".join(str(v) for _, v in rest_tokens)) is not None
-            return _intersects(rest_tokens, body)
+                return regex.fullmatch(text) is not None
+            return _intersects_segments(segments, body)
     tokens, regex = _template_info(template)
-    res_tokens, plain = _resource_tokens(resource)
+    plain, text, segments = _resource_pieces(resource)
     if plain:
-        return regex.fullmatch("".join(str(v) for _, v in res_tokens)) is not None
-    return _intersects(res_tokens, tokens)
+        return regex.fullmatch(text) is not None
+    return _intersects_segments(segments, tokens)
 
 
 # ---------------------------------------------------------------------------------------------------
