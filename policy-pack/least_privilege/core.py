@@ -18,6 +18,7 @@ from typing import Any
 from . import UNKNOWN
 from .arn import effectively_star_reason, has_unknown, resource_fits_template
 from .catalog import ActionInfo, expand_action_pattern_lower, info_for_lower
+from .conditions import condition_pitfall
 from .document import SELF_STAR_SERVICES, Condition, Statement, actions_all_of
 from .findings import Finding, RuleInfo, Severity
 from .settings import Settings
@@ -464,7 +465,9 @@ _POSITIVE_OPERATORS = frozenset(
 
 def condition_narrows(cond: Condition, key_ok: Callable[[str], bool]) -> bool:
     """A condition narrows when its key is a narrowing key, its operator is a positive match (no
-    IfExists: an absent key would pass), and its values are concrete (not unknown, not just ``*``)."""
+    IfExists: an absent key would pass), its values are concrete (not unknown, not just ``*``), and it
+    has none of the pitfalls of ``conditions.condition_pitfall`` (ForAllValues, an unknown key, a type
+    mismatch, a wildcard in an identifier, MFA false): such a condition never lowers a severity."""
     if cond.if_exists or cond.base_operator not in _POSITIVE_OPERATORS:
         return False
     if cond.set_qualifier == "forallvalues":
@@ -474,7 +477,9 @@ def condition_narrows(cond: Condition, key_ok: Callable[[str], bool]) -> bool:
     values = [v for v in cond.values if v is not UNKNOWN]
     if not values or len(values) != len(cond.values):
         return False
-    return not any(isinstance(v, str) and v.strip("*?") == "" for v in values)
+    if any(isinstance(v, str) and v.strip("*?") == "" for v in values):
+        return False
+    return condition_pitfall(cond) is None
 
 
 def _lists_module() -> Any:

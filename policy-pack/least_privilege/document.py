@@ -385,11 +385,7 @@ def _parse_statement(raw: Any, index: int, ctx: _Ctx, require_resource: bool,
     sid: str | None = None
     if sid_raw is not _MISSING:
         if isinstance(sid_raw, str) and not is_unknown(sid_raw):
-            sid = sid_raw or None
-            if sid and not re.fullmatch(r"[A-Za-z0-9 _.\-]*", sid):
-                ctx.findings.append(Finding(WELL_FORMED.id, Severity.LOW,
-                                            f"{label}: Sid {sid!r} has characters identity policies reject; "
-                                            "use letters and digits", statement=sid))
+            sid = sid_raw or None  # its characters are judged by iam-deployable-documents, per policy kind
         elif not is_unknown(sid_raw):
             ctx.bad(f"{label}: Sid must be a string, not {type(sid_raw).__name__}", statement=label)
     name = sid or label

@@ -17,6 +17,9 @@ from .rules import (
     action_resource_match,
     budget,
     condition_keys,
+    condition_pitfalls,
+    deployable_documents,
+    external_access,
     known_actions,
     managed_attachments,
     not_elements,
@@ -43,6 +46,9 @@ RULE_MODULES: Final[dict[str, ModuleType]] = {
     "PREVIEW_VERIFIABLE": preview_verifiable,
     "BUDGET": budget,
     "WELL_FORMED": well_formed,
+    "EXTERNAL_ACCESS": external_access,
+    "CONDITION_PITFALLS": condition_pitfalls,
+    "DEPLOYABLE_DOCUMENTS": deployable_documents,
 }
 
 RULES: Final[dict[str, RuleInfo]] = {module.RULE.id: module.RULE for module in RULE_MODULES.values()}
@@ -59,6 +65,9 @@ CHECK_ORDER: Final[tuple[ModuleType, ...]] = (
     known_actions,
     condition_keys,
     trust_policy,
+    external_access,
+    condition_pitfalls,
+    deployable_documents,
     privilege_escalation,
 )
 

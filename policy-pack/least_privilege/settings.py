@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +22,11 @@ DEFAULT_ALLOWED_SERVICE_PRINCIPALS: frozenset[str] = frozenset(
 )
 
 
+TRUST_POLICY_QUOTA_DEFAULT = 2048
+TRUST_POLICY_QUOTA_MAX = 4096
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Engine configuration (one per environment/policy); every field has a safe default."""
@@ -36,6 +42,10 @@ class Settings:
     # The stack's own account: trusts of its root are same-account, not cross-account. None = unknown,
     # so every account root in a trust policy is treated as potentially cross-account.
     account_id: str | None = None
+    # Accounts a resource policy may grant without an external-access finding (besides account_id).
+    trusted_accounts: frozenset[str] = frozenset()
+    # The role trust-policy length quota: 2,048 characters by default, raisable to 4,096 on request.
+    trust_policy_quota: int = TRUST_POLICY_QUOTA_DEFAULT
 
 
 DEFAULT_SETTINGS = Settings()
@@ -69,4 +79,28 @@ def settings_from_config(config: Mapping[str, Any]) -> Settings:
     value = pick("accountId", "account_id")
     if value is not None:
         kwargs["account_id"] = str(value)
+    value = pick("trustedAccounts", "trusted_accounts")
+    if value is not None:
+        kwargs["trusted_accounts"] = _account_ids("trustedAccounts", value)
+    value = pick("trustPolicyQuota", "trust_policy_quota")
+    if value is not None:
+        kwargs["trust_policy_quota"] = _trust_quota(value)
     return Settings(**kwargs)
+
+
+def _account_ids(key: str, value: Any) -> frozenset[str]:
+    """12-digit account ids; anything else is a configuration error naming the key."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise ValueError(f"{key}: expected a list of 12-digit AWS account ids, got {value!r}")
+    bad = [v for v in value if not (isinstance(v, str) and _ACCOUNT_ID.fullmatch(v))]
+    if bad:
+        raise ValueError(f"{key}: {bad[0]!r} is not a 12-digit AWS account id (quote it as a string)")
+    return frozenset(value)
+
+
+def _trust_quota(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            TRUST_POLICY_QUOTA_DEFAULT <= value <= TRUST_POLICY_QUOTA_MAX):
+        raise ValueError(f"trustPolicyQuota: expected an integer from {TRUST_POLICY_QUOTA_DEFAULT} to "
+                         f"{TRUST_POLICY_QUOTA_MAX} (the role trust-policy length quota), got {value!r}")
+    return value

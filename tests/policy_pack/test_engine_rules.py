@@ -40,7 +40,7 @@ def test_least_privilege_document_has_no_findings() -> None:
 
 
 def test_every_rule_has_metadata() -> None:
-    assert len(RULES) == 12
+    assert len(RULES) == 15
     for rule_id, info in RULES.items():
         assert info.id == rule_id and info.title and info.description and info.remediation
         assert isinstance(info.default_severity, Severity)

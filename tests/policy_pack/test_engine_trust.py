@@ -61,14 +61,20 @@ def test_same_account_root_is_not_cross_account() -> None:
 
 
 def test_github_oidc_needs_sub_and_aud() -> None:
-    findings = of(check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity")))
-    assert findings and "token.actions.githubusercontent.com:sub" in findings[0].message
-    assert "token.actions.githubusercontent.com:aud" in findings[0].message
+    # Without a pinned subject, workflows of every repository on GitHub can assume the role.
+    (f,) = of(check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity")))
+    assert f.severity == Severity.CRITICAL and "token.actions.githubusercontent.com:sub" in f.message
     only_aud = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
     (f,) = of(
         check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=only_aud))
     )
-    assert f.severity == Severity.MEDIUM and ":sub" in f.message and ":aud" not in f.message
+    assert f.severity == Severity.CRITICAL and "every repository" in f.message
+    pinned = "repo:acme/ml:ref:refs/heads/main"
+    only_sub = {"StringEquals": {"token.actions.githubusercontent.com:sub": pinned}}
+    (f,) = of(
+        check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=only_sub))
+    )
+    assert f.severity == Severity.MEDIUM and ":aud" in f.message
     both = {
         "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
         "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/ml:ref:refs/heads/main"},
@@ -87,7 +93,7 @@ def test_github_oidc_sub_wildcard_is_too_broad() -> None:
     (f,) = of(
         check_trust_policy(trust({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", Condition=broad))
     )
-    assert "any repository" in f.message
+    assert f.severity == Severity.CRITICAL and "every repository" in f.message
 
 
 def test_service_principal_outside_allow_list() -> None:
@@ -169,7 +175,7 @@ def test_role_principal_bucket_policy_is_fine() -> None:
     document = bucket_policy(
         {"AWS": "arn:aws:iam::111111111111:role/ingest-worker"}, ["s3:GetObject", "s3:PutObject"]
     )
-    assert check_resource_policy(document) == []
+    assert check_resource_policy(document, Settings(account_id="111111111111")) == []
 
 
 def test_bucket_policy_mismatch_is_checked_too() -> None:

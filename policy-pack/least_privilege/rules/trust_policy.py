@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..arn import has_unknown, parse_arn
+from ..conditions import condition_pitfall
 from ..core import (
     THIS_RESOURCE,
     TRUST_AND_RESOURCE,
@@ -44,6 +45,7 @@ _ANY_PRINCIPAL_NARROWING = ("aws:principalorgid", "aws:principalaccount", "aws:p
                             "aws:sourceaccount", "aws:principalorgpaths", "aws:sourcevpce", "aws:sourcevpc",
                             "aws:sourceip", "aws:sourceorgid", "aws:userid")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
+_GITHUB_HOST = re.compile(r"token\.actions\.(?:githubusercontent\.com(?:/.*)?|[^.]+\.ghe\.com)")
 _ROOT_RE = re.compile(r"^arn:aws[a-z\-]*:iam::(?P<acct>[^:]+):root$")
 
 
@@ -110,6 +112,16 @@ def _any_principal_narrowing(cond: Condition) -> bool:
     return condition_narrows(cond, lambda k: k.lower() in _ANY_PRINCIPAL_NARROWING)
 
 
+def _vacuous_note(view: StatementView) -> str:
+    """Why a condition that looks like it narrows an any-principal grant does not (``o-*``)."""
+    for cond in view.st.conditions:
+        if cond.key.lower() in _ANY_PRINCIPAL_NARROWING:
+            pitfall = condition_pitfall(cond)
+            if pitfall is not None:
+                return f" (the condition does not narrow it: {pitfall})"
+    return ""
+
+
 def _principal_is_any(value: str) -> bool:
     if value == "*":
         return True
@@ -149,8 +161,8 @@ def _check_principals(view: StatementView, ctx: RuleContext, principal: Principa
                     "narrows it, but name the trusted principals instead.", view, None, None)
         else:
             ctx.add(RULE.id, Severity.CRITICAL,
-                    f"{view.label}: {what} lets anyone {noun}; name the trusted service, account or "
-                    "federated identity.", view, None, None)
+                    f"{view.label}: {what} lets anyone {noun}{_vacuous_note(view)}; name the trusted "
+                    "service, account or federated identity.", view, None, None)
         return
     keys = _cond_keys(view)
     for kind, value in principal.entries:
@@ -165,7 +177,14 @@ def _check_principals(view: StatementView, ctx: RuleContext, principal: Principa
                 continue
             guarded = [c for k in ("sts:externalid", "aws:principalorgid") for c in keys.get(k, [])
                        if condition_narrows(c, lambda _k: True)]
-            if not guarded:
+            vacuous = [c for k in ("sts:externalid", "aws:principalorgid") for c in keys.get(k, [])
+                       if condition_pitfall(c) is not None]
+            if not guarded and vacuous:
+                ctx.add(RULE.id, Severity.HIGH,
+                        f"{view.label}: account {acct} (root) can {noun}, and its guard narrows nothing: "
+                        f"{condition_pitfall(vacuous[0])}; name the organization or external id exactly.",
+                        view, None, value)
+            elif not guarded:
                 ctx.add(RULE.id, Severity.MEDIUM,
                         f"{view.label}: account {acct} (root) can {noun} without an sts:ExternalId or "
                         "aws:PrincipalOrgID condition; add one to prevent confused-deputy use, or trust a "
@@ -180,25 +199,52 @@ def _check_principals(view: StatementView, ctx: RuleContext, principal: Principa
                         f"({allowed}); trust only the compute service the job runs on.", view, None, value)
         elif kind == "Federated":
             host = _oidc_host(value)
-            if host is None:
-                continue
-            missing = [k for k in ("sub", "aud") if not any(
-                condition_narrows(c, lambda _k: True) for c in keys.get(f"{host}:{k}", []))]
-            if host == "cognito-identity.amazonaws.com":
-                missing = [k for k in missing if k == "aud"]
-            if missing:
-                ctx.add(RULE.id, Severity.MEDIUM,
-                        f"{view.label}: OIDC provider {host} can {noun} without "
-                        f"{' and '.join(f'{host}:{k}' for k in missing)} condition(s); pin the audience "
-                        "(sts.amazonaws.com) and the subject (e.g. repo:org/repo:ref:refs/heads/main).",
-                        view, None, value)
-            else:
-                broad = [v for c in keys.get(f"{host}:sub", []) for v in c.values
-                         if isinstance(v, str) and (v.strip("*") == "" or re.fullmatch(r"repo:\*.*", v))]
-                if broad:
-                    ctx.add(RULE.id, Severity.MEDIUM,
-                            f"{view.label}: the {host}:sub condition {broad[0]!r} admits any repository; "
-                            "name the repository (and branch or environment).", view, None, value)
+            if host is not None:
+                _check_federated(view, ctx, keys, host, value, noun)
+
+
+def _why_not_narrowing(conditions: list[Condition], key: str) -> str:
+    """Why no condition on ``key`` narrows: the first pitfall, a bare wildcard, or its absence."""
+    for cond in conditions:
+        pitfall = condition_pitfall(cond)
+        if pitfall is not None:
+            return pitfall
+    if conditions:
+        return f"the {key} condition admits any value"
+    return f"there is no {key} condition"
+
+
+def _check_federated(view: StatementView, ctx: RuleContext, keys: dict[str, list[Condition]], host: str,
+                     value: str, noun: str) -> None:
+    """OIDC federation: the subject and audience must be pinned. A GitHub trust without a pinned
+    repository owner trusts workflows of every repository on GitHub, and a Cognito trust without a
+    pinned identity-pool audience trusts every identity pool: both are anyone-can-assume (critical)."""
+
+    def narrowed(claim: str) -> bool:
+        return any(condition_narrows(c, lambda _k: True) for c in keys.get(f"{host}:{claim}", []))
+
+    if _GITHUB_HOST.fullmatch(host) and not narrowed("sub"):
+        why = _why_not_narrowing(keys.get(f"{host}:sub", []), f"{host}:sub")
+        ctx.add(RULE.id, Severity.CRITICAL,
+                f"{view.label}: GitHub OIDC ({host}) lets workflows of every repository on GitHub {noun}: "
+                f"{why}. Pin {host}:sub to repo:<owner>/<repo>:... (StringEquals, or StringLike with the "
+                "owner and repository written out).", view, None, value)
+        return
+    if host == "cognito-identity.amazonaws.com":
+        if not narrowed("aud"):
+            why = _why_not_narrowing(keys.get(f"{host}:aud", []), f"{host}:aud")
+            ctx.add(RULE.id, Severity.CRITICAL,
+                    f"{view.label}: Cognito identity federation lets identities of every identity pool "
+                    f"{noun}: {why}. Pin {host}:aud to your identity pool id with StringEquals.",
+                    view, None, value)
+        return
+    missing = [k for k in ("sub", "aud") if not narrowed(k)]
+    if missing:
+        ctx.add(RULE.id, Severity.MEDIUM,
+                f"{view.label}: OIDC provider {host} can {noun} without "
+                f"{' and '.join(f'{host}:{k}' for k in missing)} condition(s); pin the audience "
+                "(sts.amazonaws.com) and the subject (e.g. repo:org/repo:ref:refs/heads/main).",
+                view, None, value)
 
 
 def _oidc_host(value: str) -> str | None:
