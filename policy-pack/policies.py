@@ -37,6 +37,9 @@ from iam_pack.stack_checks import (
 from least_privilege.findings import (
     ACTION_RESOURCE_MATCH,
     BUDGET,
+    CONDITION_PITFALLS,
+    DEPLOYABLE_DOCUMENTS,
+    EXTERNAL_ACCESS,
     KNOWN_ACTIONS,
     MANAGED_ATTACHMENTS,
     NOT_ELEMENTS,
@@ -83,6 +86,9 @@ RESOURCE_RULES: Final = (
     KNOWN_ACTIONS,
     MANAGED_ATTACHMENTS,
     TRUST_POLICY,
+    EXTERNAL_ACCESS,
+    CONDITION_PITFALLS,
+    DEPLOYABLE_DOCUMENTS,
     WELL_FORMED,
 )
 
@@ -218,6 +224,23 @@ _EXTRA_SCHEMA: Final[dict[str, dict[str, dict[str, Any]]]] = {
         "knownExternal": _KNOWN_EXTERNAL_SCHEMA,
     },
     ESCALATION_ACROSS_POLICIES: {"knownExternal": _KNOWN_EXTERNAL_SCHEMA},
+    EXTERNAL_ACCESS: {
+        "trustedAccounts": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[0-9]{12}$"},
+            "description": "Accounts (12-digit ids) resource policies may grant besides the stack's own "
+            "account; any other account is external access.",
+        }
+    },
+    DEPLOYABLE_DOCUMENTS: {
+        "trustPolicyQuota": {
+            "type": "integer",
+            "minimum": 2048,
+            "maximum": 4096,
+            "description": "The account's role trust-policy length quota (2,048 by default; AWS raises it "
+            "to at most 4,096 on request).",
+        }
+    },
 }
 
 

@@ -13,12 +13,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
-from adapters.model import IDENTITY, RESOURCE, TRUST, Context, ResourceView
+from adapters.model import IDENTITY, RESOURCE, TRUST, Context, Document, ResourceView
 from least_privilege import UNKNOWN, is_unknown
-from least_privilege.findings import TRUST_POLICY, Finding
+from least_privilege.findings import DEPLOYABLE_DOCUMENTS, EXTERNAL_ACCESS, TRUST_POLICY, Finding
 
 # Config keys every finding policy has; they do not change what the engine finds.
 COMMON_KEYS: Final = ("severityOverride", "minimumSeverity", "exceptions")
+# Rules whose judgement depends on the stack's own account (same-account is not cross-account).
+_ACCOUNT_RULES: Final = frozenset({TRUST_POLICY, EXTERNAL_ACCESS})
 
 
 def analysis() -> Any:
@@ -60,7 +62,7 @@ def stack_context() -> Context:
 def settings_for(rule: str, config: Mapping[str, Any]) -> Any:
     """Engine Settings for one policy, from that policy's own config (each policy sees only its own)."""
     settings = analysis().settings_from_config(config)
-    if settings.account_id is None and rule == TRUST_POLICY:
+    if settings.account_id is None and rule in _ACCOUNT_RULES:
         account = stack_account_id()
         if account:
             settings = dataclasses.replace(settings, account_id=account)
@@ -70,7 +72,7 @@ def settings_for(rule: str, config: Mapping[str, Any]) -> Any:
 def settings_key(rule: str, config: Mapping[str, Any]) -> str:
     """A cache key for what in a policy's config changes the engine's answer."""
     relevant = {k: config[k] for k in sorted(config) if k not in COMMON_KEYS}
-    if rule == TRUST_POLICY:
+    if rule in _ACCOUNT_RULES:
         relevant["#account"] = stack_account_id()
     return json.dumps(relevant, sort_keys=True, default=str) if relevant else ""
 
@@ -140,8 +142,47 @@ def view_findings(view: ResourceView, rule: str, config: Mapping[str, Any]) -> I
             continue
         for finding in check(doc.kind, doc.value, rule, config):
             yield doc.location, finding
+        if rule == DEPLOYABLE_DOCUMENTS:
+            for finding in check_quotas(doc, config):
+                yield doc.location, finding
     for att in view.attachments:
         if att.boundary or not isinstance(att.arn, str) or is_unknown(att.arn):
             continue
         for finding in check_policy_arn(att.arn, rule, config):
             yield f"{att.location} {att.arn}", finding
+
+
+def quota_container(doc: Document) -> tuple[str, str | None] | None:
+    """The engine's container kind (and service) of an adapter document, for the size quotas; None
+    for documents the pack builds itself (a Lambda permission as a statement) and containers without
+    a documented quota."""
+    quotas = analysis().deployable_documents
+    if doc.kind == TRUST:
+        return quotas.TRUST_POLICY, None
+    if doc.container == "customer-managed policy":
+        return quotas.MANAGED_POLICY, None
+    if doc.container.startswith("inline policy of"):
+        principal = doc.container.rsplit(" ", 1)[-1]
+        inline = {"role": quotas.ROLE_INLINE_POLICY, "user": quotas.USER_INLINE_POLICY,
+                  "group": quotas.GROUP_INLINE_POLICY}
+        return (inline[principal], None) if principal in inline else None
+    if doc.kind == RESOURCE and doc.service and doc.container.endswith("resource policy"):
+        return quotas.RESOURCE_POLICY, doc.service
+    return None
+
+
+def check_quotas(doc: Document, config: Mapping[str, Any]) -> tuple[Finding, ...]:
+    """Size and statement-count quota findings of one document in its container."""
+    container = quota_container(doc)
+    if container is None:
+        return ()
+    kind, service = container
+    quotas = analysis().deployable_documents
+    return cached(
+        f"quota:{kind}:{service}",
+        doc.value,
+        settings_key(DEPLOYABLE_DOCUMENTS, config),
+        lambda: quotas.check_document_quotas(
+            doc.value, kind, service, settings_for(DEPLOYABLE_DOCUMENTS, config)
+        ),
+    )

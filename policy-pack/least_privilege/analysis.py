@@ -20,7 +20,9 @@ from .core import KINDS, ActionSet, RuleContext, apply_overrides, glob_regex, st
 from .document import IMPLIED_RESOURCE_SERVICES, ParsedDocument, Statement, parse_document
 from .findings import Finding, Severity
 from .registry import DOCUMENT_CHECKS, STATEMENT_CHECKS
+from .rules import deployable_documents
 from .rules.budget import Budget, EffectivePermissions, Grant, check_budget, effective_permissions
+from .rules.deployable_documents import check_document_quotas, document_size
 from .rules.managed_attachments import check_managed_policy_arn
 from .rules.privilege_escalation import is_resource_policy_write, resource_policy_writes
 from .rules.well_formed import RULE as WELL_FORMED
@@ -36,11 +38,14 @@ __all__ = [
     "Settings",
     "check_budget",
     "check_document",
+    "check_document_quotas",
     "check_identity_policy",
     "check_managed_policy_arn",
     "check_resource_policy",
     "check_trust_policy",
+    "deployable_documents",
     "detect_kind",
+    "document_size",
     "effective_permissions",
     "settings_from_config",
 ]

@@ -99,8 +99,10 @@ def _account_ids(key: str, value: Any) -> frozenset[str]:
 
 
 def _trust_quota(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not (
+    """A whole number of characters in the quota's range; pack config arrives over gRPC as a float."""
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not (
             TRUST_POLICY_QUOTA_DEFAULT <= value <= TRUST_POLICY_QUOTA_MAX):
         raise ValueError(f"trustPolicyQuota: expected an integer from {TRUST_POLICY_QUOTA_DEFAULT} to "
                          f"{TRUST_POLICY_QUOTA_MAX} (the role trust-policy length quota), got {value!r}")
-    return value
+    return int(value)
