@@ -277,8 +277,9 @@ def test_a_pitfall_condition_does_not_lower_sensitive_access() -> None:
 
 def test_a_pitfall_condition_does_not_lower_public_access() -> None:
     public = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": OBJECTS}
+    # A concrete org id pins "*" to the organization; a wildcard one narrows nothing.
     org = check_resource_policy(
-        doc({**public, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}})
+        doc({**public, "Condition": {"StringLike": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}})
     )
     assert _severity_of(org, "iam-trust-policy") == Severity.HIGH
     vacuous = check_resource_policy(

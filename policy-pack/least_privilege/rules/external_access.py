@@ -7,6 +7,9 @@ reach the resource. The zone of trust is the stack's own account plus the enviro
 ``trustedAccounts``. Service principals are not accounts; ``Principal: "*"`` (public access) and
 ``NotPrincipal`` belong to ``iam-trust-policy``, except that a ``*`` narrowed to named accounts
 (``aws:PrincipalAccount``, ``aws:SourceAccount``) grants those accounts and is judged here.
+
+Without the stack's own account (``Settings.account_id``) no account can be told apart from it, so
+nothing is judged: the pack always supplies it from the stack's required ``<project>:accountId``.
 """
 
 from __future__ import annotations
@@ -73,11 +76,10 @@ def _granted_accounts(view: StatementView) -> list[tuple[str, str]]:
 def _rule_external_access(view: StatementView, ctx: RuleContext) -> None:
     """Allow statements of a resource policy whose principals belong to an account outside the zone
     of trust."""
-    if not view.st.is_allow:
+    own = ctx.settings.account_id
+    if not view.st.is_allow or not own:
         return
-    trusted = set(ctx.settings.trusted_accounts)
-    if ctx.settings.account_id:
-        trusted.add(ctx.settings.account_id)
+    trusted = {own, *ctx.settings.trusted_accounts}
     external: dict[str, list[str]] = {}
     for account, written in _granted_accounts(view):
         if account not in trusted:
@@ -87,7 +89,6 @@ def _rule_external_access(view: StatementView, ctx: RuleContext) -> None:
     actions = [a for a in (view.st.actions or view.st.not_actions or ()) if isinstance(a, str)]
     verb = "every action except " if view.st.actions is None and view.st.not_actions is not None else ""
     what = f"{verb}{list_text(actions, 4)}" if actions else "its actions"
-    own = ctx.settings.account_id or "unknown (set <project>:accountId)"
     for account, written in external.items():
         ctx.add(RULE.id, Severity.HIGH,
                 f"{view.label}: grants account {account} ({list_text(written, 3)}) {what} on this resource; "
