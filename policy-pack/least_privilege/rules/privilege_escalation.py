@@ -11,7 +11,6 @@ from typing import Any
 from .. import lists
 from ..action_classes import (
     account_guardrails,
-    is_account_guardrail,
     is_permissions_write,
     permissions_writes,
 )
@@ -361,7 +360,7 @@ def _check_account_guardrails(ctx: RuleContext) -> None:
             continue  # Action "*" is reported as critical already
         names: list[str] = []
         resource: str | None = None
-        for a in sorted(_granted_of(v, is_account_guardrail, account_guardrails)):
+        for a in sorted(v.actions.intersect(account_guardrails())):
             info = info_for_lower(a)
             remaining = surviving(a, v.reach_resources, denials) if denials else v.reach_resources
             hit = next((r for r in remaining if is_star_reach(r) and reach_fits(info, r)), None)

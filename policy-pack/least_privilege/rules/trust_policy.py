@@ -53,8 +53,10 @@ _ROOT_RE = re.compile(r"^arn:aws[a-z\-]*:iam::(?P<acct>[^:]+):root$")
 # organisation, accounts, source resources or VPC endpoints: the statement is then not public.
 _PINNING_KEYS = frozenset({"aws:principalorgid", "aws:principalaccount", "aws:sourceaccount", "aws:sourcearn",
                            "aws:sourcevpce"})
-_EQUALS = frozenset({"stringequals", "stringequalsignorecase", "arnequals"})
-_NOT_EQUALS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals"})
+# Like operators count only with wildcard-free values (checked in _pins), where they match exactly.
+_EQUALS = frozenset({"stringequals", "stringequalsignorecase", "arnequals", "stringlike", "arnlike"})
+_NOT_EQUALS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "stringnotlike",
+                         "arnnotlike"})
 
 
 def _pins(cond: Condition, operators: frozenset[str]) -> bool:
