@@ -371,7 +371,7 @@ def accepted_message(exception: PolicyException, finding_message: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class AcceptedFinding:
+class AcceptedMessage:
     """An accepted finding read back from its message (what the pipeline's report lists)."""
 
     id: str
@@ -382,7 +382,7 @@ class AcceptedFinding:
     finding: str
 
 
-def parse_accepted_message(message: str) -> AcceptedFinding | None:
+def parse_accepted_message(message: str) -> AcceptedMessage | None:
     """The inverse of :func:`accepted_message` (also after a prepended policy description, as the CLI's
     events carry it); None for any other message."""
     start = message.find("\n" + ACCEPTED_PREFIX)
@@ -393,7 +393,7 @@ def parse_accepted_message(message: str) -> AcceptedFinding | None:
     tail = _ACCEPTED_SECOND_LINE.match(rest)
     if head is None or tail is None:
         return None
-    return AcceptedFinding(
+    return AcceptedMessage(
         id=head["id"],
         owner=head["owner"],
         expires=head["expires"],

@@ -48,7 +48,7 @@ from pipeline.preview.verdict import (
 )
 from pipeline.program import run_program
 from pipeline.recording import STACK_TYPE, ProgramRun, RecordedResource
-from pipeline.reviewed_exceptions import summarize
+from pipeline.reviewed_exceptions import stack_exceptions, summarize
 from pipeline.stackconfig import Project, load_project, load_stack_config, require_stacks
 from pipeline.yamlfile import load_yaml
 
@@ -122,6 +122,10 @@ def _configure(job: _StackJob, pack: PolicyPackProcess) -> None:
     """GetAnalyzerInfo -> reconcile the pack config file -> Configure -> ConfigureStack."""
     info = pack.get_info()
     effective, notes = reconcile_pack_config(info, job.pack_config, str(job.pack_config_file))
+    # The schema checks each exception's keys; dates, ids and globs are checked here, before any run.
+    invalid = stack_exceptions(effective).problems
+    if invalid:
+        raise ConfigurationError(f"{job.pack_config_file}: invalid exception: " + "; ".join(invalid))
     job.info = info
     job.effective = effective
     job.notes.extend(n for n in notes if n not in job.notes)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline import ROOT
+from pipeline.errors import ConfigurationError
 from pipeline.preview.check import check_stack
 from pipeline.preview.report import render_text, to_json, to_sarif
 
@@ -126,3 +127,26 @@ def test_after_the_expiry_date_the_check_fails_again(
     expired = [v for v in report.violations if v.policy == "iam-exceptions"]
     assert expired and "expired on 2027-01-31" in expired[0].message
     assert not [r for r in to_sarif([report])["runs"][0]["results"] if r.get("suppressions")]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"owner": None}, f"{POLICY}: exceptions.0: owner is required"),
+        (
+            {"expires": "2027-02-30"},
+            "invalid exception: iam-managed-policy-attachments.exceptions[0] (EX-12): ",
+        ),
+        ({"resource": "*"}, "matches every resource"),
+    ],
+)
+def test_an_invalid_exception_stops_the_check_naming_file_and_entry(
+    story: dict[str, Path], monkeypatch: pytest.MonkeyPatch, change: dict[str, Any], message: str
+) -> None:
+    config = json.loads(story["with"].read_text(encoding="utf-8"))
+    entry = {k: v for k, v in {**EXCEPTION, **change}.items() if v is not None}
+    config[POLICY]["exceptions"] = [entry]
+    story["with"].write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ConfigurationError) as err:
+        check(story, "with", "2026-12-01", monkeypatch)
+    assert str(story["with"]) in str(err.value) and message in str(err.value)

@@ -5,6 +5,7 @@ are written as the pack writes them, with the pack's own message function)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from policy_exceptions import accepted_message, parse_exceptions
 
 from pipeline import ROOT
 from pipeline.errors import ConfigurationError
+from pipeline.preview.live import policy_events, violations_from_events
 from pipeline.preview.packclient import PolicyConfigValue
 from pipeline.preview.report import render_text, to_json, to_sarif
 from pipeline.preview.verdict import StackReport, Violation
@@ -150,3 +152,19 @@ def test_sarif_result_is_the_finding_of_its_own_policy_with_an_external_accepted
         }
     ]
     assert "suppressions" not in open_alert
+
+
+def test_the_live_cli_events_are_summarised_the_same_way() -> None:
+    """The CLI's policy events carry the policy description before the message; acceptance survives it."""
+    (exception,) = parse_exceptions(POLICY, [ENTRY]).exceptions
+    event = {
+        "resourceUrn": URN,
+        "message": "Findings accepted by a reviewed exception.\n" + accepted_message(exception, FINDING),
+        "policyName": ACCEPTED_POLICY,
+        "enforcementLevel": "advisory",
+    }
+    lines = [json.dumps({"sequence": 1, "policyEvent": event})]
+    violations = violations_from_events(policy_events(lines), [URN], {"vendor-sync"}, "advisory")
+    (accepted,) = summarize(violations, pack_config(ENTRY), dt.date(2026, 12, 1)).accepted
+    assert accepted.exception.resource == "vendor-sync-*" and accepted.finding == FINDING
+    assert not violations[0].counts_as_failure
