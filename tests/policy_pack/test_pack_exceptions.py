@@ -245,3 +245,30 @@ def test_every_finding_policy_declares_exceptions_and_the_meta_policies_do_not(r
     assert declaring == {p.name for p in info.policies} - meta
     assert info.policy(ACCEPTED).enforcement_level == "advisory"
     assert info.policy(ACCEPTED).kind == "stack" and info.policy(EXCEPTIONS).kind == "stack"
+
+
+def test_an_invalid_exception_never_accepts_and_is_reported(run_pack: Any) -> None:
+    """A date the schema's pattern lets through but the calendar does not: fail closed, say why."""
+    config = {**STRICT, WILDCARD: {"exceptions": [exception(expires="2027-02-30")]}}
+    diags = run_pack(config, vendor_resources(GET_ON_STAR))
+    assert [d.enforcement_level for d in of(diags, WILDCARD)] == ["mandatory"]
+    assert of(diags, ACCEPTED) == []
+    (invalid,) = of(diags, EXCEPTIONS)
+    assert f"invalid exception {WILDCARD}.exceptions[0] (EX-12): expires '2027-02-30'" in invalid.detail
+
+
+def test_a_malformed_pinned_date_is_reported_and_the_utc_date_used(run_pack: Any) -> None:
+    config = {**STRICT, WILDCARD: {"exceptions": [exception(expires="2999-01-01")]}}
+    diags = run_pack(config, vendor_resources(GET_ON_STAR), today="01/12/2026")
+    assert of(diags, WILDCARD) == [] and len(of(diags, ACCEPTED)) == 1
+    assert any(
+        "IAM_PACK_TODAY='01/12/2026' is not a YYYY-MM-DD date" in d.detail for d in of(diags, EXCEPTIONS)
+    )
+
+
+def test_the_exception_policies_take_no_exceptions(run_pack: Any) -> None:
+    config = {**STRICT, EXCEPTIONS: {"exceptions": [exception()]}}
+    with PolicyPackProcess(PACK, project=PROJECT, stack="dev", dry_run=True) as pack:
+        info = pack.get_info()
+    with pytest.raises(ConfigurationError, match=f"policy \"{EXCEPTIONS}\" has no option \"exceptions\""):
+        reconcile_pack_config(info, parse_pack_config(config, "config/dev.json"), "config/dev.json")
