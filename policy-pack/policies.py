@@ -221,9 +221,7 @@ _EXTRA_SCHEMA: Final[dict[str, dict[str, dict[str, Any]]]] = {
             "description": "Attached policies that are neither in the stack nor in the managed snapshot "
             "make the budget unverifiable; report them. Default true.",
         },
-        "knownExternal": _KNOWN_EXTERNAL_SCHEMA,
     },
-    ESCALATION_ACROSS_POLICIES: {"knownExternal": _KNOWN_EXTERNAL_SCHEMA},
     EXTERNAL_ACCESS: {
         "trustedAccounts": {
             "type": "array",
