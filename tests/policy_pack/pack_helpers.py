@@ -113,3 +113,18 @@ def run_stack(
     out: list[tuple[str, str | None]] = []
     policy.validate(StackValidationArgs(resources, dict(config)), lambda m, u=None: out.append((m, u)))
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Case programs: fixture programs with one resource per case, named pass-* or fail-*.
+
+
+def case_names(report: Any) -> list[str]:
+    """The pass-*/fail-* resource names of a checked fixture program (a pipeline StackReport)."""
+    names = [r.get("name") or r.get("urn", "").rsplit("::", 1)[-1] for r in report.resources]
+    return sorted(n for n in names if n.startswith(("pass-", "fail-")))
+
+
+def blocking(report: Any, name: str) -> list[Any]:
+    """The violations that block the stack on the resource named ``name``."""
+    return [v for v in report.mandatory_failures if v.resource_name == name]

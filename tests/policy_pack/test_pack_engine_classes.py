@@ -5,10 +5,13 @@ must have no blocking finding in any."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # pack_helpers, next to this file
+from pack_helpers import blocking, case_names
 
 from pipeline.preview.check import StackReport, check_stacks
 
@@ -19,15 +22,6 @@ STACKS = ("dev", "staging", "prod")
 @pytest.fixture(scope="module")
 def reports() -> dict[str, StackReport]:
     return {report.stack: report for report in check_stacks(list(STACKS), program_dir=PROGRAM)}
-
-
-def case_names(report: StackReport) -> list[str]:
-    names = [r.get("name") or r.get("urn", "").rsplit("::", 1)[-1] for r in report.resources]
-    return sorted(n for n in names if n.startswith(("pass-", "fail-")))
-
-
-def blocking(report: StackReport, name: str) -> list[Any]:
-    return [v for v in report.mandatory_failures if v.resource_name == name]
 
 
 @pytest.mark.parametrize("stack", STACKS)
