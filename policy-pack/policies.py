@@ -30,8 +30,10 @@ from iam_pack.plain import to_plain, unknown_paths
 from iam_pack.resource_checks import make_informational_validator, make_rule_validator
 from iam_pack.stack_checks import (
     ESCALATION_ACROSS_POLICIES,
+    INLINE_POLICY_QUOTA,
     validate_budget,
     validate_escalation_across_policies,
+    validate_inline_policy_quota,
     validate_preview_verifiable,
 )
 from least_privilege.findings import (
@@ -116,6 +118,16 @@ PACK_POLICIES: Final = {
         Severity.HIGH,
         "Split the actions that complete the path across principals that cannot reach each other, or "
         "scope them so the path no longer applies.",
+    ),
+    INLINE_POLICY_QUOTA: PackPolicyInfo(
+        INLINE_POLICY_QUOTA,
+        "Inline policies within their aggregate quota",
+        "IAM limits the total size of the inline policies of one principal (role 10,240, user 2,048, group "
+        "5,120 characters, whitespace not counted), whichever resources declare them (the role's own "
+        "inline policies, RolePolicy, aws-native RolePolicy...); a stack over it fails at `up`, so it is "
+        "reported at preview.",
+        Severity.HIGH,
+        "Move some inline policies into customer-managed policies and attach them, or shorten them.",
     ),
 }
 
@@ -280,6 +292,7 @@ def _build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     policies.append(_stack_policy(PREVIEW_VERIFIABLE, validate_preview_verifiable))
     policies.append(_stack_policy(BUDGET, validate_budget))
     policies.append(_stack_policy(ESCALATION_ACROSS_POLICIES, validate_escalation_across_policies))
+    policies.append(_stack_policy(INLINE_POLICY_QUOTA, validate_inline_policy_quota))
     # After every finding policy (stack policies run in this order): what the exceptions did this run.
     policies.extend(build_exception_policies())
     # Last, so every rule policy has stashed its below-threshold findings for the resource.

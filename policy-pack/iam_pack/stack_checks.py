@@ -14,9 +14,16 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from adapters.model import POLICY
+from adapters.model import GROUP, POLICY, ROLE, USER
 from least_privilege import UNKNOWN
-from least_privilege.findings import BUDGET, PREVIEW_VERIFIABLE, PRIVILEGE_ESCALATION, RULES, Finding
+from least_privilege.findings import (
+    BUDGET,
+    PREVIEW_VERIFIABLE,
+    PRIVILEGE_ESCALATION,
+    RULES,
+    Finding,
+    Severity,
+)
 from pulumi_policy import ReportViolation, StackValidationArgs
 
 from iam_pack import engine
@@ -36,6 +43,7 @@ from iam_pack.stack_view import MISSING_ISSUE, UNKNOWN_ISSUE, Principal, StackVi
 StackValidator = Callable[[StackValidationArgs, ReportViolation], None]
 
 ESCALATION_ACROSS_POLICIES: Final = "iam-no-escalation-across-policies"
+INLINE_POLICY_QUOTA: Final = "iam-inline-policies-within-quota"
 
 
 def stack_view(args: StackValidationArgs, config: Mapping[str, Any]) -> StackView:
@@ -325,3 +333,60 @@ def _statements_or_none(document: Any) -> bool:
         return bool(_statements(document))
     except ValueError:
         return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Aggregate size of a principal's inline policies
+
+
+def validate_inline_policy_quota(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """The inline policies of one role, user or group, added up, must fit the principal's quota."""
+    rule = INLINE_POLICY_QUOTA
+    try:
+        config = policy_config(args)
+        view = stack_view(args, config)
+        for principal in view.principals.values():
+            try:
+                _check_inline_quota(principal, config, report_violation)
+            except Exception as exc:
+                internal_error(report_violation, rule, principal.label, exc, principal.urn)
+    except Exception as exc:
+        internal_error(report_violation, rule, "the stack", exc)
+
+
+def _check_inline_quota(
+    principal: Principal, config: Mapping[str, Any], report_violation: ReportViolation
+) -> None:
+    quotas = engine.analysis().deployable_documents
+    container = {
+        ROLE: quotas.ROLE_INLINE_POLICY,
+        USER: quotas.USER_INLINE_POLICY,
+        GROUP: quotas.GROUP_INLINE_POLICY,
+    }.get(principal.kind)
+    if container is None or len(principal.inline) < 2:
+        return  # one document over the quota is reported by the per-document rule
+    quota = quotas.INLINE_AGGREGATE_QUOTAS[container]
+    sizes = [
+        (source, quotas.document_size(doc, counts_whitespace=quota.counts_whitespace, unit=quota.unit))
+        for source, doc in principal.inline
+    ]
+    total = sum(size for _, size in sizes if size)
+    if total <= quota.limit:
+        return
+    severity = parse_severity(config.get("severityOverride"), Severity.HIGH)
+    if severity < blocking_threshold(INLINE_POLICY_QUOTA, config):
+        return
+    counted = "" if quota.counts_whitespace else ", whitespace not counted"
+    parts = ", ".join(f"{source} {size:,}" for source, size in sizes if size)
+    report(
+        report_violation,
+        Violation(
+            INLINE_POLICY_QUOTA,
+            severity,
+            principal.label,
+            f"its inline policies add up to {total:,} {quota.unit}{counted} ({parts}), over the "
+            f"{quota.name} quota of {quota.limit:,}: AWS will reject the last one at `up`. Move policies "
+            "to customer-managed policies or shorten them.",
+            **_where(principal),
+        ),
+    )

@@ -229,7 +229,8 @@ class StackView:
                 target.unknown.append(source)
                 continue
             target.documents.append((source, document.value))
-            target.inline.append((source, document.value))
+            if document.container.startswith("inline policy"):
+                target.inline.append((source, document.value))
 
     @staticmethod
     def _add_policy(

@@ -197,6 +197,7 @@ def test_pack_over_grpc_prod(python_for_pack: Path) -> None:
             "iam-preview-verifiable",
             "iam-effective-permissions-budget",
             "iam-no-escalation-across-policies",
+            "iam-inline-policies-within-quota",
             "iam-accepted-exceptions",
             "iam-exceptions",
         ]

@@ -341,3 +341,20 @@ def test_lambda_permission_for_anyone_is_blocked_and_a_narrowed_one_passes(tmp_p
     for stack, report in reports.items():
         assert named(failures(report), "anyone"), f"{stack}:\n{describe(reports)}"
         assert not named(report.violations, "from-rule"), f"{stack}:\n{describe(reports)}"
+
+
+def test_inline_policies_of_a_role_over_their_aggregate_quota(tmp_path: Path) -> None:
+    """Three inline policies, each well under 10,240 characters, that add up to more."""
+    reports = run(tmp_path, """
+        role = aws.iam.Role("worker", name="worker", assume_role_policy=EC2_TRUST, inline_policies=[
+            {"name": "part-0", "policy": doc(*[allow("s3:GetObject", f"arn:aws:s3:::acme-raw/p0/{i:04}/*")
+                                              for i in range(80)])}])
+        for part in range(1, 3):
+            aws.iam.RolePolicy(f"part-{part}", role=role.name, policy=doc(
+                *[allow("s3:GetObject", f"arn:aws:s3:::acme-raw/p{part}/{i:04}/*") for i in range(80)]))
+    """)
+    for stack, report in reports.items():
+        found = failures(report, "iam-inline-policies-within-quota")
+        assert [v.resource_name for v in found] == ["worker"], f"{stack}:\n{describe(reports)}"
+        assert "10,240" in found[0].message and "part-1" in found[0].message
+        assert not failures(report, "iam-deployable-documents"), "each document alone is within the quota"
