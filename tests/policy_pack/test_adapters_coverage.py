@@ -107,3 +107,17 @@ def test_the_decision_data_is_checked_on_load(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"outOfScope": {"aws:x/y:Y": ""}}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"outOfScope\.aws:x/y:Y"):
         coverage.load.__wrapped__(bad)
+
+
+def test_the_readme_table_is_the_one_the_decisions_generate(
+    found: dict[str, dict[str, tuple[str, ...]]],
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = coverage.markdown(coverage.decisions(found))
+    assert coverage.replace_block(readme, block) == readme, (
+        "README.md's resource-types table is out of date: run "
+        ".venv/bin/python policy-pack/scripts/render_resource_types.py"
+    )
+    for token, decision in coverage.decisions(found).items():
+        if decision["decision"] == "out of scope":
+            assert f"`{token}`" in block and decision["reason"] in block
