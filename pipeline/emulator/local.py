@@ -132,8 +132,10 @@ def preflight(env: Mapping[str, str]) -> str | None:
 def local_up(
     stack: str = "local", project_dir: Path = ROOT, pack_config: Path | None = None, out: Any = sys.stdout
 ) -> int:
+    from pipeline.preview.packclient import pack_virtualenv_problem
+
     env = pulumi_env(project_dir)
-    why = preflight(env)
+    why = preflight(env) or pack_virtualenv_problem(project_dir / "policy-pack")
     if why:
         print(f"local-up: {why}", file=sys.stderr)
         return 2

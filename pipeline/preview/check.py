@@ -176,8 +176,6 @@ def _report(job: _StackJob, pack_dir: Path, started: float) -> StackReport:
     roles = job.update.outputs.get("roles")
     notes = list(job.notes)
     notes.extend(f"program ({job.stack}): {m}" for m in job.preview.logs)
-    if job.pack.note and job.pack.note not in notes:
-        notes.insert(0, job.pack.note)
     return StackReport(
         stack=job.stack,
         project=job.project,

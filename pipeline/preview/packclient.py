@@ -27,7 +27,7 @@ from typing import Any
 
 from pipeline.errors import ConfigurationError, PackError
 from pipeline.recording import RESOURCE_SIG, SIG_KEY, RecordedResource
-from pipeline.yamlfile import load_json, read_text
+from pipeline.yamlfile import load_json, load_yaml, read_text
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
@@ -452,15 +452,41 @@ def _lookup_provider(
 # The pack process
 
 
-def pack_python(pack_dir: Path) -> tuple[str, str | None]:
-    """The pack's own interpreter (`<pack>/venv`, as PulumiPolicy.yaml's `virtualenv: venv` asks), or
-    this interpreter with a note saying so."""
-    for candidate in (pack_dir / "venv" / "bin" / "python", pack_dir / "venv" / "Scripts" / "python.exe"):
-        if candidate.exists():
-            return str(candidate), None
-    return sys.executable, (
-        f"note: {pack_dir / 'venv'} not found (run `make setup`); running the pack with {sys.executable}"
+def pack_virtualenv(pack_dir: Path) -> Path | None:
+    """The virtualenv `PulumiPolicy.yaml` names (`runtime.options.virtualenv`, relative to the pack)."""
+    path = Path(pack_dir) / "PulumiPolicy.yaml"
+    if not path.is_file():
+        return None  # not a pack: starting it reports what is missing
+    manifest = load_yaml(path, "policy pack manifest")
+    runtime = manifest.get("runtime") if isinstance(manifest, dict) else None
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    name = options.get("virtualenv") if isinstance(options, dict) else None
+    if not name:
+        return None
+    return Path(pack_dir) / str(name) if not Path(str(name)).is_absolute() else Path(str(name))
+
+
+def pack_virtualenv_problem(pack_dir: Path) -> str | None:
+    """Why the CLI could not start this pack: the virtualenv its manifest names was never built."""
+    venv = pack_virtualenv(pack_dir)
+    if venv is None or any((venv / sub).is_file() for sub in ("bin/python", "Scripts/python.exe")):
+        return None
+    return (
+        f"the policy pack's virtualenv {venv} does not exist (PulumiPolicy.yaml runtime.options.virtualenv). "
+        f"The Pulumi CLI never installs a local pack's dependencies: build it with `make setup`, or run "
+        f"`pulumi install` inside {pack_dir}"
     )
+
+
+def pack_python(pack_dir: Path) -> str:
+    """The interpreter the CLI would start the pack with: the manifest's virtualenv (which must exist), or,
+    when it names none, the ambient Python (this interpreter)."""
+    problem = pack_virtualenv_problem(pack_dir)
+    if problem:
+        raise PackError(problem)
+    venv = pack_virtualenv(pack_dir)
+    candidates = [] if venv is None else [venv / "bin" / "python", venv / "Scripts" / "python.exe"]
+    return next((str(c) for c in candidates if c.is_file()), sys.executable)
 
 
 class PolicyPackProcess:
@@ -488,9 +514,7 @@ class PolicyPackProcess:
         self.dry_run = dry_run
         self.config = dict(config or {})
         self.organization = organization
-        python_path, note = (python, None) if python else pack_python(self.pack_dir)
-        self.python = python_path
-        self.note = note
+        self.python = python or pack_python(self.pack_dir)
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None

@@ -13,9 +13,11 @@ Facts this relies on (pulumi 3.272.0 ``pulumi/automation``):
   A mandatory violation makes the CLI exit non-zero, so the command raises ``CommandError`` *after*
   the events were delivered: those are turned back into a policy failure here, not an operational error.
 * ``project_settings`` in ``LocalWorkspaceOptions`` rewrites ``Pulumi.yaml``: never passed.
-* Stack tags are refused by the DIY (file://, s3://) backends ("stack tags not supported"), so the deployed
-  commit is recorded in the update message (stack history, on every backend) and, where supported, as the
-  stack tag ``promote-commit``; the commit is read back from the latest successful update's message.
+* The deployed commit is recorded in the update message (stack history, kept by every backend) and as the
+  stack tag ``promote-commit``. Pulumi Cloud keeps stack tags; self-managed (DIY: file://, s3://, ...)
+  backends keep them since CLI 3.211.0 (December 2025, in ``.pulumi/stacks/<project>/<stack>.pulumi-tags``),
+  and an older CLI refuses them as "not supported", in which case the message alone records the commit.
+  The commit is read back from the latest successful update's message, so the gate works on every backend.
 """
 
 from __future__ import annotations
@@ -346,7 +348,7 @@ class AutomationBackend:
             self._stack(stack).set_tag(COMMIT_TAG, commit)
         except auto_errors.CommandError as exc:
             if "not supported" in str(exc):
-                return "update message (this backend keeps no stack tags)"
+                return "update message (no stack tags here: DIY backends keep them from CLI 3.211)"
             raise
         return f"update message and stack tag {COMMIT_TAG}"
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +39,7 @@ from typing import Any
 from pipeline import ROOT, STACKS
 from pipeline.console import output_file_or_stdout
 from pipeline.errors import PipelineError
+from pipeline.preview.packclient import pack_virtualenv_problem
 from pipeline.promotion.deploy import AutomationBackend, StageBackend, classify_error, cli_available
 from pipeline.promotion.paths import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
 from pipeline.promotion.permissions import (
@@ -285,17 +285,6 @@ def current_commit(project_dir: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head
-
-
-def pack_virtualenv_problem(pack: Path) -> str | None:
-    """The CLI runs the pack in the virtualenv PulumiPolicy.yaml names; say so if it was never built."""
-    manifest = pack / "PulumiPolicy.yaml"
-    if not manifest.is_file():
-        return f"{manifest} not found: not a policy pack directory"
-    match = re.search(r"^\s*virtualenv:\s*['\"]?([^'\"\s#]+)", manifest.read_text(encoding="utf-8"), re.M)
-    if match and not (pack / match.group(1)).is_dir():
-        return f"the policy pack's virtualenv {pack / match.group(1)} does not exist: run `make setup`"
-    return None
 
 
 def tty_confirm(prompt: str) -> bool:

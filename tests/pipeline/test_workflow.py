@@ -124,3 +124,28 @@ def test_permission_difference_goes_to_the_job_summary(wf: dict[str, Any], job_n
 def test_workflow_token_is_read_only_by_default(wf: dict[str, Any]) -> None:
     assert wf["permissions"] == {"contents": "read"}
     assert "id-token" not in wf["jobs"]["offline"].get("permissions", {})
+
+
+CURRENT_MAJORS = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "pulumi/actions": "v7",
+    "aws-actions/configure-aws-credentials": "v6",
+}
+"""The major versions the workflow is meant to run (checked against each action's releases, 2026)."""
+
+
+def test_every_action_is_on_its_current_major(wf: dict[str, Any]) -> None:
+    used = {u.split("@")[0]: u.split("@")[1] for job in wf["jobs"].values() for u in _uses(job)}
+    assert used == CURRENT_MAJORS
+
+
+def test_no_job_creates_stacks_and_the_one_time_setup_is_documented(wf: dict[str, Any]) -> None:
+    for name, job in wf["jobs"].items():
+        assert "--create-stacks" not in _runs(job), name
+    header = WORKFLOW.read_text(encoding="utf-8").split("\nname:", 1)[0]
+    assert "pulumi stack init" in header and "encryptionsalt" in header
+    for key in ("stacks", "history", "locks"):
+        assert f".pulumi/{key}/ai-data-processing/<stage>" in header, key
+    readme = (WORKFLOW.parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "pulumi stack init" in readme and '"Sid": "PreviousStageAndMeta"' in readme
