@@ -41,13 +41,15 @@ _ESCAPES = {"${*}": "*", "${?}": "?", "${$}": "$"}
 
 
 _SENTINEL_MIN_LEN = min(len(s) for s in UNKNOWN_SENTINELS)
+_SENTINELS = tuple(sorted(UNKNOWN_SENTINELS))
 
 
 def has_unknown(text: str) -> bool:
     """True when the string carries a Pulumi unknown-value sentinel (wholly or as a part)."""
     # Plain substring scans: several times faster than one regex alternation on long texts (a document
-    # that lists thousands of actions), and most strings are shorter than any sentinel.
-    return len(text) >= _SENTINEL_MIN_LEN and any(s in text for s in UNKNOWN_SENTINELS)
+    # that lists thousands of actions), and most strings are shorter than any sentinel; every sentinel
+    # is a UUID, so a string without "-" holds none.
+    return len(text) >= _SENTINEL_MIN_LEN and "-" in text and any(map(text.__contains__, _SENTINELS))
 
 
 def is_wildcard_pattern(text: str) -> bool:
@@ -151,6 +153,11 @@ def _resource_tokens(resource: str) -> tuple[tuple[_Token, ...], bool]:
     they may be anything (so an unknown never causes a false mismatch); they are never treated as a
     wildcard for star detection (that is ``effectively_star_reason``'s job, which ignores them).
     """
+    if "$" not in resource and not has_unknown(resource):
+        simple = tuple(
+            (_RUN, _NOTHING) if ch == "*" else (_ANY1, "") if ch == "?" else (_LIT, ch) for ch in resource
+        )
+        return simple, "*" not in resource and "?" not in resource
     tokens: list[_Token] = []
     plain = True
     i = 0
@@ -304,6 +311,135 @@ def _resource_pieces(resource: str) -> tuple[bool, str, _Segments]:
     if plain:
         return True, "".join(str(v) for _, v in tokens), ()
     return False, "", _segments(tokens)
+
+
+class TemplateSet:
+    """Many catalog ARN templates (all those of one service) side by side in one bit space, so one pass
+    over a wildcard resource tells which of them it fits.
+
+    Template ``k`` owns the bits ``offset[k] .. offset[k] + len(tokens)``; the transitions are those of
+    ``_TemplateMasks`` and never cross from one template's bits into the next, and a ``*`` fills each
+    template's bits from its first reachable position onwards (a segmented prefix-or in log steps).
+    """
+
+    __slots__ = (
+        "_tokens_at", "by_char", "ends", "full", "masks", "run", "single", "spread", "start", "templates",
+    )
+
+    def __init__(self, templates: tuple[str, ...]) -> None:
+        self.templates = templates
+        offset = 0
+        starts = ends = single = run = 0
+        end_bits: dict[str, int] = {}
+        tokens_at: list[tuple[int, tuple[_Token, ...]]] = []
+        longest = 1
+        for template in templates:
+            tokens = _template_info(template)[0]
+            tokens_at.append((offset, tokens))
+            starts |= 1 << offset
+            for j, (kind, _value) in enumerate(tokens):
+                if kind == _RUN:
+                    run |= 1 << (offset + j)
+                else:
+                    single |= 1 << (offset + j)
+            end_bits[template] = 1 << (offset + len(tokens))
+            ends |= end_bits[template]
+            longest = max(longest, len(tokens) + 1)
+            offset += len(tokens) + 1
+        self.full = (1 << offset) - 1
+        self.single, self.run, self.ends = single, run, ends
+        self.masks: dict[tuple[str, ...], int] = {(t,): bit for t, bit in end_bits.items()}
+        self.by_char: dict[str, tuple[int, int]] = {}
+        self._tokens_at = tokens_at
+        allowed = self.full & ~starts  # a bit that may be reached from the bit below it
+        spread: list[tuple[int, int]] = []
+        shift = 1
+        while shift < longest:
+            spread.append((shift, allowed))
+            allowed &= allowed << shift
+            shift *= 2
+        self.spread = tuple(spread)
+        self.start = self.close(starts)
+
+    def mask(self, templates: tuple[str, ...]) -> int:
+        """The end bits of ``templates`` (each must be one of this set's)."""
+        found = self.masks.get(templates)
+        if found is None:
+            found = 0
+            for template in templates:
+                found |= self.masks[(template,)]
+            self.masks[templates] = found
+        return found
+
+    def for_char(self, ch: str) -> tuple[int, int]:
+        found = self.by_char.get(ch)
+        if found is None:
+            accept = absorb = 0
+            for offset, tokens in self._tokens_at:
+                for j, (kind, value) in enumerate(tokens):
+                    if kind == _LIT:
+                        accept |= (value == ch) << (offset + j)
+                    elif ch not in value:
+                        if kind == _ONE:
+                            accept |= 1 << (offset + j)
+                        else:
+                            absorb |= 1 << (offset + j)
+            found = self.by_char[ch] = (accept, absorb)
+        return found
+
+    def close(self, mask: int) -> int:
+        """Add the positions reachable by letting runs match nothing."""
+        while True:
+            wider = mask | ((mask & self.run) << 1)
+            if wider == mask:
+                return mask
+            mask = wider
+
+    def fill(self, mask: int) -> int:
+        """Every position of each template at or after its first position in ``mask``."""
+        for shift, allowed in self.spread:
+            mask |= (mask << shift) & allowed
+        return mask
+
+
+@lru_cache(maxsize=4096)
+def template_set(templates: tuple[str, ...]) -> TemplateSet:
+    """The (cached) TemplateSet of these catalog templates."""
+    return TemplateSet(templates)
+
+
+@lru_cache(maxsize=65536)
+def _advance_set(templates: TemplateSet, segment: tuple[_Token, ...], reach: int) -> int:
+    """Like ``_advance``, over every template of a set at once."""
+    for kind, value in segment:
+        if kind == _LIT:
+            accept, absorb = templates.for_char(value)  # type: ignore[arg-type]
+        else:
+            accept, absorb = templates.single, templates.run
+        reach = templates.close(((reach & accept) << 1) | (reach & absorb))
+        if not reach:
+            return 0
+    return reach
+
+
+@lru_cache(maxsize=65536)
+def fitting_templates(resource: str, templates: TemplateSet) -> int:
+    """The end bits (see ``TemplateSet.mask``) of the templates ``resource`` fits: the answer of
+    ``resource_fits_template`` for every template of the set, from one pass over the resource."""
+    if resource == "*" or len(resource) > _MAX_RESOURCE:
+        return templates.ends
+    plain, _text, segments = _resource_pieces(resource)
+    if plain:
+        return sum(templates.mask((t,)) for t in templates.templates if resource_fits_template(resource, t))
+    reach = templates.start
+    for segment in segments:
+        if segment is None:
+            reach = templates.fill(reach)
+        else:
+            reach = _advance_set(templates, segment, reach)
+            if not reach:
+                return 0
+    return reach & templates.ends
 
 
 _FIELD_PLACEHOLDER_RE = re.compile(r"^\$\{[^}]*\}$")

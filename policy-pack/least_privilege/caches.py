@@ -35,12 +35,15 @@ CATALOG_CACHES: frozenset[str] = frozenset(
         f"{_PACKAGE}.arn._template_info",  # compiled catalog ARN templates
         f"{_PACKAGE}.arn._template_fields",
         f"{_PACKAGE}.arn._rest_info",
+        f"{_PACKAGE}.arn._template_masks",  # one catalog template's automaton
+        f"{_PACKAGE}.arn.template_set",  # all templates of a service as one automaton
         f"{_PACKAGE}.core.sensitive_actions",  # the lists, as the rules read them
         f"{_PACKAGE}.core.sensitive_universe",
         f"{_PACKAGE}.core.escalation_methods",
         f"{_PACKAGE}.core.escalation_universe",
         f"{_PACKAGE}.action_classes.*",  # permissions writes and guard rails, per catalog action name
         f"{_PACKAGE}.rules.wildcard_actions._pattern_profile",  # size and reach of one action pattern
+        f"{_PACKAGE}.rules.wildcard_resources._pattern_split",  # one action pattern's actions, by kind
         f"{_PACKAGE}.rules.known_actions._unknown_action_problem",  # why one action name is unknown
         f"{_PACKAGE}.rules.known_actions._suggest_cached",  # the closest catalog name to a typo
     }
@@ -54,13 +57,28 @@ def _is_catalog(module: str, name: str) -> bool:
 def engine_caches() -> Iterator[tuple[str, Any]]:
     """Every functools cache defined at module level in the loaded engine modules, as
     (``module.function``, the cached function)."""
-    for module_name, module in sorted(sys.modules.items()):
-        if module is None or not (module_name == _PACKAGE or module_name.startswith(_PACKAGE + ".")):
-            continue
-        for attr, value in sorted(vars(module).items()):
-            defined_here = getattr(value, "__module__", "") == module_name
-            if defined_here and callable(getattr(value, "cache_clear", None)):
-                yield f"{module_name}.{attr}", value
+    loaded = tuple(
+        sorted(name for name in list(sys.modules) if name == _PACKAGE or name.startswith(_PACKAGE + "."))
+    )
+    return iter(_caches_of(loaded))
+
+
+def _caches_of(modules: tuple[str, ...]) -> list[tuple[str, Any]]:
+    found = _found.get(modules)
+    if found is None:
+        found = []
+        for module_name in modules:
+            module = sys.modules.get(module_name)
+            for attr, value in sorted(vars(module).items()) if module is not None else ():
+                defined_here = getattr(value, "__module__", "") == module_name
+                if defined_here and callable(getattr(value, "cache_clear", None)):
+                    found.append((f"{module_name}.{attr}", value))
+        _found.clear()
+        _found[modules] = found
+    return found
+
+
+_found: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
 
 
 def result_caches() -> list[str]:

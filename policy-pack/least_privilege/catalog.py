@@ -36,6 +36,7 @@ __all__ = [
     "is_known_service",
     "normalise_access_level",
     "resource_type_prefixes",
+    "service_templates",
 ]
 
 # Least to most privileged. Composite catalog levels ("Permissions management, Write") are reduced to
@@ -65,45 +66,38 @@ class ResourceTypeRef:
 
 @dataclass(frozen=True, slots=True)
 class ActionInfo:
-    """One catalog action. ``access_level`` is already normalised to a single ACCESS_LEVELS value."""
+    """One catalog action. ``access_level`` is already normalised to a single ACCESS_LEVELS value.
+
+    ``full`` is the canonical ``service:Action`` spelling. ``star_only`` is true when the action can (and
+    for some calls must) be granted on ``*``: the catalog lists no resource type at all
+    (``s3:ListAllMyBuckets``, most ``Describe*``), or a single *optional* one:
+    ``comprehend:DetectEntities`` acts on a custom endpoint only sometimes, and with the built-in model
+    the request has no resource, so only ``*`` authorises it. Actions whose optional types are
+    alternatives of each other (every S3 bucket and object action: ``bucket``/``accesspoint``,
+    ``object``/``accesspointobject``) always act on one of them and stay scopable: ``s3:GetObject`` on
+    ``*`` is a wildcard grant, not a star-only one. ``accepts_only_star`` is true when the catalog lists
+    no resource type: any ARN in Resource grants nothing. These and ``arn_formats`` (every ARN template
+    of every resource type; any-type semantics, one fit is enough) are derived once, at construction,
+    because the rules read them in their hot loops.
+    """
 
     service: str
     name: str
     access_level: str
     resource_types: tuple[ResourceTypeRef, ...]
     condition_keys: tuple[str, ...] = ()
-    # Every ARN template of every resource type (any-type semantics: one fit is enough); derived
-    # from resource_types once, because the rules read it in their hot loops.
     arn_formats: tuple[str, ...] = field(default=(), compare=False)
+    full: str = field(init=False, compare=False)
+    star_only: bool = field(init=False, compare=False)
+    accepts_only_star: bool = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.arn_formats and self.resource_types:
-            formats = tuple(fmt for rt in self.resource_types for fmt in rt.arn_formats)
-            object.__setattr__(self, "arn_formats", formats)
-
-    @property
-    def full(self) -> str:
-        """Canonical ``service:Action`` spelling."""
-        return f"{self.service}:{self.name}"
-
-    @property
-    def star_only(self) -> bool:
-        """True when the action can (and for some calls must) be granted on ``*``.
-
-        That is the case when the catalog lists no resource type at all (``s3:ListAllMyBuckets``, most
-        ``Describe*``), or a single *optional* one: ``comprehend:DetectEntities`` acts on a custom
-        endpoint only sometimes, and with the built-in model the request has no resource, so only ``*``
-        authorises it. Actions whose optional types are alternatives of each other (every S3 bucket and
-        object action: ``bucket``/``accesspoint``, ``object``/``accesspointobject``) always act on one
-        of them and stay scopable: ``s3:GetObject`` on ``*`` is a wildcard grant, not a star-only one.
-        """
         types = self.resource_types
-        return not types or (len(types) == 1 and not types[0].required)
-
-    @property
-    def accepts_only_star(self) -> bool:
-        """True when the catalog lists no resource type: any ARN in Resource grants nothing."""
-        return not self.resource_types
+        if not self.arn_formats and types:
+            object.__setattr__(self, "arn_formats", tuple(fmt for rt in types for fmt in rt.arn_formats))
+        object.__setattr__(self, "full", f"{self.service}:{self.name}")
+        object.__setattr__(self, "star_only", not types or (len(types) == 1 and not types[0].required))
+        object.__setattr__(self, "accepts_only_star", not types)
 
     @property
     def access_rank(self) -> int:
@@ -270,6 +264,12 @@ def is_known_service(service: str) -> bool:
 def _resource_formats(service: str) -> Mapping[str, tuple[str, ...]]:
     """Lower-case resource-type name -> its ARN templates."""
     return {key.lower(): tuple(arns) for key, arns, _keys in _service_tables(service).resource_types}
+
+
+@cache
+def service_templates(service: str) -> tuple[str, ...]:
+    """Every ARN template of a service's resource types, once each, in catalog order."""
+    return tuple(dict.fromkeys(t for formats in _resource_formats(service).values() for t in formats))
 
 
 @cache

@@ -16,8 +16,8 @@ from functools import lru_cache
 from typing import Any
 
 from . import UNKNOWN
-from .arn import effectively_star_reason, has_unknown, resource_fits_template
-from .catalog import ActionInfo, expand_action_pattern_lower, info_for_lower
+from .arn import effectively_star_reason, fitting_templates, has_unknown, resource_fits_template, template_set
+from .catalog import ActionInfo, expand_action_pattern_lower, info_for_lower, service_templates
 from .conditions import condition_pitfall
 from .document import SELF_STAR_SERVICES, Condition, Statement, actions_all_of
 from .findings import Finding, RuleInfo, Severity
@@ -443,18 +443,43 @@ def fits_any_format(resource: str, formats: tuple[str, ...]) -> bool:
 
 def matches_literal_star(resource: str) -> bool:
     """Does the policy resource pattern match the request resource ``*`` (how star-only actions are
-    authorised)? Only ``*``-like patterns do; an ARN never does."""
-    return len(resource) < 64 and bool(glob_regex(resource).fullmatch("*"))
+    authorised)? Only ``*``-like patterns do; an ARN never does. Every ``*`` in the pattern is a
+    wildcard, so it matches the one-character string ``*`` exactly when it is not empty and what remains
+    after removing its ``*``s is empty or a single ``?``."""
+    return 0 < len(resource) < 64 and resource.replace("*", "") in ("", "?")
 
 
 def action_fits(info: ActionInfo, resource: str) -> bool:
+    """Could ``resource`` (a policy Resource entry) denote a resource this action acts on?"""
+    return resource_fitter(resource)(info)
+
+
+@lru_cache(maxsize=16384)
+def resource_fitter(resource: str) -> Callable[[ActionInfo], bool]:
+    """``action_fits`` with the resource fixed: what depends only on the resource is worked out once,
+    for rules that try one resource against many actions."""
     if has_unknown(resource):
-        return True
-    if info.accepts_only_star:
-        return matches_literal_star(resource)
-    if resource == "*" or (info.star_only and matches_literal_star(resource)):
-        return True
-    return fits_any_format(resource, info.arn_formats)
+        return lambda info: True
+    literal_star = matches_literal_star(resource)
+    any_resource = resource == "*"
+    if "*" in resource or "?" in resource or "${" in resource:
+        # A wildcard resource is usually tried against many actions of a service (``ec2:*`` on
+        # ``arn:aws:ec2:*:*:instance/*``): fit it to all the service's templates in one pass.
+        def fits_templates(info: ActionInfo) -> bool:
+            templates = template_set(service_templates(info.service))
+            return bool(fitting_templates(resource, templates) & templates.mask(info.arn_formats))
+    else:
+        def fits_templates(info: ActionInfo) -> bool:
+            return fits_any_format(resource, info.arn_formats)
+
+    def fits(info: ActionInfo) -> bool:
+        if info.accepts_only_star:
+            return literal_star
+        if any_resource or (literal_star and info.star_only):
+            return True
+        return fits_templates(info)
+
+    return fits
 
 
 _POSITIVE_OPERATORS = frozenset(

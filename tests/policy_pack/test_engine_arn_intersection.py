@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from least_privilege import UNKNOWN_STRING
+from least_privilege import UNKNOWN_STRING, catalog, core
 from least_privilege import arn as arn_module
 from least_privilege.arn import _ANY1, _LIT, _RUN, _intersects, _resource_tokens, _template_info
 
@@ -53,6 +53,7 @@ def _reference(a: tuple[tuple[int, object], ...], b: tuple[tuple[int, object], .
 _RESOURCE_PARTS = st.sampled_from(
     ["a", "b", "ab", "/", ":", "-", "*", "?", "${aws:username}", "${*}", UNKNOWN_STRING, "x/y", "role/"]
 )
+_ARN_PARTS = st.sampled_from(["arn:aws:", "sagemaker:", "ec2:", "*:", "instance/"])
 _TEMPLATE_PARTS = st.sampled_from(
     ["a", "b", "/", ":", "-", "${Name}", "${Id}", "role/", "x", "${Partition}", "log-group:"]
 )
@@ -95,3 +96,23 @@ def test_known_cases() -> None:
     assert not fits("arn:aws:s3:::b/*", "arn:${Partition}:s3:::${BucketName}")
     assert fits("arn:aws:s3:::b*", "arn:${Partition}:s3:::${BucketName}")
     assert fits("arn:*:s3:::*/*", "arn:${Partition}:s3:::${BucketName}/${ObjectName}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_RESOURCE_PARTS | _ARN_PARTS, max_size=8).map("".join),
+    st.sampled_from(["s3", "ec2", "sagemaker", "iam", "logs"]),
+)
+def test_all_templates_of_a_service_at_once_agree_with_one_at_a_time(resource: str, service: str) -> None:
+    templates = arn_module.template_set(catalog.service_templates(service))
+    fitting = arn_module.fitting_templates(resource, templates)
+    for template in templates.templates:
+        expected = arn_module.resource_fits_template(resource, template)
+        assert bool(fitting & templates.mask((template,))) == expected, template
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="*?a\\.[]${}()|+^\n", max_size=70))
+def test_literal_star_test_agrees_with_the_glob(resource: str) -> None:
+    by_glob = len(resource) < 64 and bool(core.glob_regex(resource).fullmatch("*"))
+    assert core.matches_literal_star(resource) == by_glob

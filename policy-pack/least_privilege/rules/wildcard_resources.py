@@ -16,10 +16,10 @@ from ..core import (
     POLICY_KINDS,
     RuleContext,
     StatementView,
-    action_fits,
     format_hint,
     list_head_text,
     list_text,
+    resource_fitter,
     statement_check,
     written_actions,
 )
@@ -45,11 +45,9 @@ RULE = RuleInfo(
 )
 
 
-@lru_cache(maxsize=32768)
-def _wildcard_split(
-    pattern: str, resource: str, literal: bool
-) -> tuple[tuple[ActionInfo, ...], tuple[str, ...]]:
-    """(scopable actions the resource fits, star-only action names) for one pattern on one star resource."""
+@lru_cache(maxsize=8192)
+def _pattern_split(pattern: str) -> tuple[tuple[ActionInfo, ...], tuple[str, ...]]:
+    """(scopable actions, star-only action names this rule reports) of one pattern, in name order."""
     scopable: list[ActionInfo] = []
     star_only: list[str] = []
     for a in sorted(expand_action_pattern_lower(pattern)):
@@ -58,11 +56,20 @@ def _wildcard_split(
             continue
         if info.star_only:
             # Account guard rails and permissions writes are reported (high) by iam-no-privilege-escalation.
-            if (literal or resource.startswith("*")) and not is_reported_star_only(a):
+            if not is_reported_star_only(a):
                 star_only.append(info.full)
-        elif action_fits(info, resource):
+        else:
             scopable.append(info)
     return tuple(scopable), tuple(star_only)
+
+
+def _wildcard_split(
+    pattern: str, resource: str, literal: bool
+) -> tuple[tuple[ActionInfo, ...], tuple[str, ...]]:
+    """(scopable actions the resource fits, star-only action names) for one pattern on one star resource."""
+    scopable, star_only = _pattern_split(pattern)
+    fits = resource_fitter(resource)
+    return tuple(i for i in scopable if fits(i)), (star_only if literal or resource.startswith("*") else ())
 
 
 _MAX_PER_ACTION_FINDINGS = 10  # beyond this, one grouped finding per statement and resource
