@@ -193,149 +193,31 @@ def _resource_tokens(resource: str) -> tuple[tuple[_Token, ...], bool]:
     return tuple(tokens), plain
 
 
-class _TemplateMasks:
-    """Bit masks over a template's token positions, for the bit-parallel intersection below: bit ``j``
-    stands for "the template has matched its first ``j`` tokens". ``single``: positions of one-character
-    tokens; ``run``: positions of runs; ``start``: the positions reachable before any character; per
-    character (computed on first use), the single positions that accept it and the runs that absorb it."""
-
-    __slots__ = ("by_char", "end", "full", "run", "single", "start", "tokens")
-
-    def __init__(self, tokens: tuple[_Token, ...]) -> None:
-        self.tokens = tokens
-        self.single = sum(1 << j for j, (kind, _) in enumerate(tokens) if kind != _RUN)
-        self.run = sum(1 << j for j, (kind, _) in enumerate(tokens) if kind == _RUN)
-        self.end = len(tokens)
-        self.full = (1 << (self.end + 1)) - 1
-        self.by_char: dict[str, tuple[int, int]] = {}
-        self.start = self.close(1)
-
-    def for_char(self, ch: str) -> tuple[int, int]:
-        found = self.by_char.get(ch)
-        if found is None:
-            accept = absorb = 0
-            for j, (kind, value) in enumerate(self.tokens):
-                if kind == _LIT:
-                    accept |= (value == ch) << j
-                elif kind == _ANY1:
-                    accept |= 1 << j
-                elif ch not in value:  # a placeholder class: everything but a few separators
-                    if kind == _ONE:
-                        accept |= 1 << j
-                    else:
-                        absorb |= 1 << j
-            found = self.by_char[ch] = (accept, absorb)
-        return found
-
-    def close(self, mask: int) -> int:
-        """Add the positions reachable by letting runs match nothing."""
-        while True:
-            wider = mask | ((mask & self.run) << 1)
-            if wider == mask:
-                return mask
-            mask = wider
-
-
-@lru_cache(maxsize=8192)
-def _template_masks(tokens: tuple[_Token, ...]) -> _TemplateMasks:
-    return _TemplateMasks(tokens)
-
-
-# A policy resource as the intersection reads it: its runs of literals and ``?`` between ``*``s, with
-# None for each ``*`` (consecutive ones collapsed).
-_Segments = tuple[tuple[_Token, ...] | None, ...]
-
-
-def _segments(tokens: tuple[_Token, ...]) -> _Segments:
-    out: list[tuple[_Token, ...] | None] = []
-    current: list[_Token] = []
-    for token in tokens:
-        if token[0] == _RUN:
-            if current:
-                out.append(tuple(current))
-                current = []
-            if not out or out[-1] is not None:
-                out.append(None)
-        else:
-            current.append(token)
-    if current:
-        out.append(tuple(current))
-    return tuple(out)
-
-
-@lru_cache(maxsize=65536)
-def _advance(masks: _TemplateMasks, segment: tuple[_Token, ...], reach: int) -> int:
-    """The template positions reachable after ``segment`` (literals and ``?``) from ``reach``. Memoised
-    per document content: one resource's prefix (``arn:aws:sagemaker:``) recurs across its siblings."""
-    for kind, value in segment:
-        if kind == _LIT:
-            accept, absorb = masks.for_char(value)  # type: ignore[arg-type]
-        else:  # "?": any one character
-            accept, absorb = masks.single, masks.run
-        reach = masks.close(((reach & accept) << 1) | (reach & absorb))
-        if not reach:
-            return 0
-    return reach
-
-
-def _intersects_segments(segments: _Segments, template: tuple[_Token, ...]) -> bool:
-    """Is there a string matched by both the policy resource (as segments) and the catalog template?
-
-    The product automaton of the two, simulated with the set of reachable template positions as the
-    bits of an integer: a ``*`` reaches every later position (it can match any character a template
-    token needs), a literal or ``?`` advances every position whose token accepts it and stays on every
-    run that absorbs it.
-    """
-    masks = _template_masks(template)
-    reach = masks.start
-    for segment in segments:
-        if segment is None:
-            reach = masks.full & ~((reach & -reach) - 1)  # from the first reachable position onwards
-        else:
-            reach = _advance(masks, segment, reach)
-            if not reach:
-                return False
-    return bool(reach >> masks.end & 1)
-
-
-def _intersects(resource: tuple[_Token, ...], template: tuple[_Token, ...]) -> bool:
-    """Is there a string matched by both token sequences (a policy resource's: literals, ``?`` and
-    ``*``; a catalog template's: literals and placeholder classes)?"""
-    return _intersects_segments(_segments(resource), template)
-
-
-@lru_cache(maxsize=16384)
-def _resource_pieces(resource: str) -> tuple[bool, str, _Segments]:
-    """(plain literal?, its text when plain, its segments otherwise) of a policy resource."""
-    tokens, plain = _resource_tokens(resource)
-    if plain:
-        return True, "".join(str(v) for _, v in tokens), ()
-    return False, "", _segments(tokens)
-
-
 class TemplateSet:
-    """Many catalog ARN templates (all those of one service) side by side in one bit space, so one pass
-    over a wildcard resource tells which of them it fits.
+    """One or many catalog ARN templates (all those of a service) side by side in one bit space, so one
+    pass over a policy resource tells which of them it fits: the product automaton of the resource and
+    the templates, with the set of reachable template positions as the bits of an integer.
 
-    Template ``k`` owns the bits ``offset[k] .. offset[k] + len(tokens)``; the transitions are those of
-    ``_TemplateMasks`` and never cross from one template's bits into the next, and a ``*`` fills each
-    template's bits from its first reachable position onwards (a segmented prefix-or in log steps).
+    Template ``k`` owns the bits ``offset[k] .. offset[k] + len(tokens)``; bit ``offset[k] + j`` stands
+    for "template k has matched its first ``j`` tokens". A literal or ``?`` of the resource advances
+    every position whose token accepts it and stays on every run that absorbs it; a ``*`` can match any
+    character a template token needs, so it reaches every later position of the same template (a
+    segmented prefix-or in log steps). No transition crosses from one template's bits into the next.
     """
 
     __slots__ = (
-        "_tokens_at", "by_char", "ends", "full", "masks", "run", "single", "spread", "start", "templates",
+        "by_char", "ends", "full", "masks", "run", "single", "spread", "start", "templates", "tokens_at",
     )
 
-    def __init__(self, templates: tuple[str, ...]) -> None:
+    def __init__(self, templates: tuple[str, ...], sequences: tuple[tuple[_Token, ...], ...]) -> None:
         self.templates = templates
         offset = 0
         starts = ends = single = run = 0
         end_bits: dict[str, int] = {}
-        tokens_at: list[tuple[int, tuple[_Token, ...]]] = []
+        self.tokens_at: list[tuple[int, tuple[_Token, ...]]] = []
         longest = 1
-        for template in templates:
-            tokens = _template_info(template)[0]
-            tokens_at.append((offset, tokens))
+        for template, tokens in zip(templates, sequences, strict=True):
+            self.tokens_at.append((offset, tokens))
             starts |= 1 << offset
             for j, (kind, _value) in enumerate(tokens):
                 if kind == _RUN:
@@ -350,7 +232,6 @@ class TemplateSet:
         self.single, self.run, self.ends = single, run, ends
         self.masks: dict[tuple[str, ...], int] = {(t,): bit for t, bit in end_bits.items()}
         self.by_char: dict[str, tuple[int, int]] = {}
-        self._tokens_at = tokens_at
         allowed = self.full & ~starts  # a bit that may be reached from the bit below it
         spread: list[tuple[int, int]] = []
         shift = 1
@@ -372,14 +253,17 @@ class TemplateSet:
         return found
 
     def for_char(self, ch: str) -> tuple[int, int]:
+        """(positions whose one-character token accepts ``ch``, runs that absorb it)."""
         found = self.by_char.get(ch)
         if found is None:
             accept = absorb = 0
-            for offset, tokens in self._tokens_at:
+            for offset, tokens in self.tokens_at:
                 for j, (kind, value) in enumerate(tokens):
                     if kind == _LIT:
                         accept |= (value == ch) << (offset + j)
-                    elif ch not in value:
+                    elif kind == _ANY1:
+                        accept |= 1 << (offset + j)
+                    elif ch not in value:  # a placeholder class: everything but a few separators
                         if kind == _ONE:
                             accept |= 1 << (offset + j)
                         else:
@@ -405,21 +289,84 @@ class TemplateSet:
 @lru_cache(maxsize=4096)
 def template_set(templates: tuple[str, ...]) -> TemplateSet:
     """The (cached) TemplateSet of these catalog templates."""
-    return TemplateSet(templates)
+    return TemplateSet(templates, tuple(_template_info(t)[0] for t in templates))
+
+
+@lru_cache(maxsize=8192)
+def _token_set(tokens: tuple[_Token, ...]) -> TemplateSet:
+    """A TemplateSet of one already tokenised template."""
+    return TemplateSet(("",), (tokens,))
+
+
+# A policy resource as the intersection reads it: its runs of literals and ``?`` between ``*``s, with
+# None for each ``*`` (consecutive ones collapsed).
+_Segments = tuple[tuple[_Token, ...] | None, ...]
+
+
+def _segments(tokens: tuple[_Token, ...]) -> _Segments:
+    out: list[tuple[_Token, ...] | None] = []
+    current: list[_Token] = []
+    for token in tokens:
+        if token[0] == _RUN:
+            if current:
+                out.append(tuple(current))
+                current = []
+            if not out or out[-1] is not None:
+                out.append(None)
+        else:
+            current.append(token)
+    if current:
+        out.append(tuple(current))
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
-def _advance_set(templates: TemplateSet, segment: tuple[_Token, ...], reach: int) -> int:
-    """Like ``_advance``, over every template of a set at once."""
+def _advance(templates: TemplateSet, segment: tuple[_Token, ...], reach: int) -> int:
+    """The positions reachable after ``segment`` (literals and ``?``) from ``reach``. Memoised per
+    document content: one resource's prefix (``arn:aws:sagemaker:``) recurs across its siblings."""
     for kind, value in segment:
         if kind == _LIT:
             accept, absorb = templates.for_char(value)  # type: ignore[arg-type]
-        else:
+        else:  # "?": any one character
             accept, absorb = templates.single, templates.run
         reach = templates.close(((reach & accept) << 1) | (reach & absorb))
         if not reach:
             return 0
     return reach
+
+
+def _reach(segments: _Segments, templates: TemplateSet) -> int:
+    """The positions reachable after the whole resource."""
+    reach = templates.start
+    for segment in segments:
+        if segment is None:
+            reach = templates.fill(reach)
+        else:
+            reach = _advance(templates, segment, reach)
+            if not reach:
+                return 0
+    return reach
+
+
+def _intersects_segments(segments: _Segments, template: tuple[_Token, ...]) -> bool:
+    """Is there a string matched by both the policy resource (as segments) and the tokenised template?"""
+    templates = _token_set(template)
+    return bool(_reach(segments, templates) & templates.ends)
+
+
+def _intersects(resource: tuple[_Token, ...], template: tuple[_Token, ...]) -> bool:
+    """Is there a string matched by both token sequences (a policy resource's: literals, ``?`` and
+    ``*``; a catalog template's: literals and placeholder classes)?"""
+    return _intersects_segments(_segments(resource), template)
+
+
+@lru_cache(maxsize=16384)
+def _resource_pieces(resource: str) -> tuple[bool, str, _Segments]:
+    """(plain literal?, its text when plain, its segments otherwise) of a policy resource."""
+    tokens, plain = _resource_tokens(resource)
+    if plain:
+        return True, "".join(str(v) for _, v in tokens), ()
+    return False, "", _segments(tokens)
 
 
 @lru_cache(maxsize=65536)
@@ -431,15 +378,7 @@ def fitting_templates(resource: str, templates: TemplateSet) -> int:
     plain, _text, segments = _resource_pieces(resource)
     if plain:
         return sum(templates.mask((t,)) for t in templates.templates if resource_fits_template(resource, t))
-    reach = templates.start
-    for segment in segments:
-        if segment is None:
-            reach = templates.fill(reach)
-        else:
-            reach = _advance_set(templates, segment, reach)
-            if not reach:
-                return 0
-    return reach & templates.ends
+    return _reach(segments, templates) & templates.ends
 
 
 _FIELD_PLACEHOLDER_RE = re.compile(r"^\$\{[^}]*\}$")

@@ -35,7 +35,7 @@ CATALOG_CACHES: frozenset[str] = frozenset(
         f"{_PACKAGE}.arn._template_info",  # compiled catalog ARN templates
         f"{_PACKAGE}.arn._template_fields",
         f"{_PACKAGE}.arn._rest_info",
-        f"{_PACKAGE}.arn._template_masks",  # one catalog template's automaton
+        f"{_PACKAGE}.arn._token_set",  # one catalog template's automaton
         f"{_PACKAGE}.arn.template_set",  # all templates of a service as one automaton
         f"{_PACKAGE}.core.sensitive_actions",  # the lists, as the rules read them
         f"{_PACKAGE}.core.sensitive_universe",
