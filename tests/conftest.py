@@ -18,9 +18,9 @@ from pipeline import ROOT
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """A writable copy of the project's own files (Pulumi.yaml, the stack files, the pack's config files),
-    with the program and the rest of the pack linked in place: tests edit them without touching the
-    checkout."""
+    """A writable copy of the project's own files (Pulumi.yaml, the stack files, the pack's config and
+    baselines), with the program and the rest of the pack linked in place: tests edit them without
+    touching the checkout."""
     project = tmp_path / "project"
     project.mkdir()
     for path in ROOT.glob("Pulumi*.yaml"):
@@ -29,8 +29,8 @@ def project_copy(tmp_path: Path) -> Path:
     pack = project / "policy-pack"
     pack.mkdir()
     for entry in (ROOT / "policy-pack").iterdir():
-        if entry.name == "config":
-            shutil.copytree(entry, pack / "config")
+        if entry.name in ("config", "baselines"):
+            shutil.copytree(entry, pack / entry.name)
         else:
             (pack / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     return project

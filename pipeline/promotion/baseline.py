@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from pipeline import ROOT, STACKS
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigurationError, PipelineError
 from pipeline.promotion.paths import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
 from pipeline.promotion.permissions import (
     PermissionModelError,
@@ -34,6 +34,7 @@ from pipeline.reviewed_exceptions import (
     exceptions_from_baseline,
     load_config_exceptions,
 )
+from pipeline.yamlfile import read_text
 
 
 def write_baseline(stack: str, paths: ProjectPaths, *, check: bool = False) -> tuple[bool, str]:
@@ -45,16 +46,17 @@ def write_baseline(stack: str, paths: ProjectPaths, *, check: bool = False) -> t
         raise PipelineError(f"{config_path}: " + "; ".join(exceptions.problems))
     new_text = dump_baseline(baseline_document(stack, roles, baseline_entries(exceptions.exceptions)))
     path = paths.baseline(stack)
-    old_text = path.read_text(encoding="utf-8") if path.is_file() else None
-    if old_text is not None:
+    old_text: str | None = None
+    if path.is_file():
         try:
+            old_text = read_text(path, "baseline")
             old = parse_baseline(old_text, source=str(path))
             diff_text = render_table(diff_baseline(stack, roles, old))
             reviewed = exceptions_from_baseline(old, str(path))
             diff_text += diff_exceptions(
                 exceptions, reviewed, candidate_name=stack, reference_name=f"baseline {stack}"
             ).render()
-        except (PermissionModelError, ValueError) as exc:
+        except (PermissionModelError, ConfigurationError, ValueError) as exc:
             diff_text = f"{path.name}: unreadable ({exc}); it will be replaced\n"
     else:
         diff_text = f"{path.name}: new file\n"

@@ -38,7 +38,7 @@ from typing import Any
 
 from pipeline import ROOT, STACKS
 from pipeline.console import output_file_or_stdout
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigurationError, PipelineError
 from pipeline.preview.packclient import pack_virtualenv_problem
 from pipeline.promotion.deploy import AutomationBackend, StageBackend, classify_error, cli_available
 from pipeline.promotion.paths import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, ProjectPaths, effective_roles
@@ -59,6 +59,7 @@ from pipeline.reviewed_exceptions import (
     exceptions_from_baseline,
     load_config_exceptions,
 )
+from pipeline.yamlfile import read_text
 
 STRICT_PREVIEW_STAGES = frozenset({"staging", "prod"})
 """Stages where a policy that could not run at preview (an unknown value) stops the promotion."""
@@ -354,8 +355,8 @@ def check_invariants(
             emit(f"[{stack}] baseline: {problem}")
             continue
         try:
-            baseline = parse_baseline(path.read_text(encoding="utf-8"), source=str(path))
-        except PermissionModelError as exc:
+            baseline = parse_baseline(read_text(path, "baseline"), source=str(path))
+        except (PermissionModelError, ConfigurationError) as exc:
             out.append(Invariant(name, stack, None, problem=str(exc)))
             emit(f"[{stack}] baseline: {exc}")
             continue

@@ -117,3 +117,14 @@ def test_check_exits_2_naming_the_file_for_each_problem(
     assert "UnicodeDecodeError" not in result.stderr and "internal error" not in result.stderr
     config_line = original.splitlines().index("config:") + 1
     assert f"{path}:{config_line}: the file is not UTF-8 text" in result.stderr
+
+
+def test_a_baseline_that_is_not_utf8_is_reported_not_a_crash(
+    project_copy: Path, run_cli: Callable[..., Any]
+) -> None:
+    baseline = project_copy / "policy-pack" / "baselines" / "dev.json"
+    baseline.write_bytes(baseline.read_bytes().replace(b"{", b"{\xff", 1))
+    result = run_cli("baseline", "--stack", "dev", "--check", "--project-dir", str(project_copy))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "UnicodeDecodeError" not in result.stdout + result.stderr
+    assert "dev.json: unreadable (" in result.stdout and "is not UTF-8 text" in result.stdout
