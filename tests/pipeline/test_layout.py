@@ -8,6 +8,7 @@ top of the file.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pipeline
@@ -107,3 +108,15 @@ def test_the_cycle_finder_accepts_a_chain(tmp_path: Path) -> None:
     graph = import_graph(package)
     assert graph["pipeline.a"] == {"pipeline", "pipeline.b"} and graph["pipeline.b"] == {"pipeline.c"}
     assert find_cycle(graph) is None
+
+
+def test_no_comment_or_docstring_cites_an_issue_number() -> None:
+    """Comments describe the code as it is; the history of its issues belongs to version control."""
+    citing = re.compile(r"\bissues?\s*#?\d+", re.IGNORECASE)
+    found = [
+        f"{path.relative_to(PIPELINE_DIR.parent)}:{n}"
+        for path in sorted(PIPELINE_DIR.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if citing.search(line)
+    ]
+    assert found == []
