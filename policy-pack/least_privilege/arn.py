@@ -127,8 +127,13 @@ def _template_tokens(template: str) -> tuple[_Token, ...]:
 
 
 @lru_cache(maxsize=8192)
+def _template_token_seq(template: str) -> tuple[_Token, ...]:
+    return _template_tokens(template)
+
+
+@lru_cache(maxsize=8192)
 def _template_info(template: str) -> tuple[tuple[_Token, ...], re.Pattern[str]]:
-    tokens = _template_tokens(template)
+    tokens = _template_token_seq(template)
     parts: list[str] = []
     for kind, value in tokens:
         if kind == _LIT:
@@ -206,7 +211,8 @@ class TemplateSet:
     """
 
     __slots__ = (
-        "by_char", "ends", "full", "masks", "run", "single", "spread", "start", "templates", "tokens_at",
+        "any_one", "by_char", "classes", "ends", "full", "literals", "masks", "run", "single", "spread",
+        "start", "templates", "tokens_at",
     )
 
     def __init__(self, templates: tuple[str, ...], sequences: tuple[tuple[_Token, ...], ...]) -> None:
@@ -232,6 +238,21 @@ class TemplateSet:
         self.single, self.run, self.ends = single, run, ends
         self.masks: dict[tuple[str, ...], int] = {(t,): bit for t, bit in end_bits.items()}
         self.by_char: dict[str, tuple[int, int]] = {}
+        # Per character, the positions of its literal tokens; per placeholder class (the characters it
+        # excludes), the positions of its first-character and run tokens.
+        self.literals: dict[str, int] = {}
+        self.classes: dict[frozenset[str], tuple[int, int]] = {}
+        self.any_one = 0
+        for base, tokens in self.tokens_at:
+            for j, (kind, value) in enumerate(tokens):
+                bit = 1 << (base + j)
+                if kind == _LIT:
+                    self.literals[value] = self.literals.get(value, 0) | bit  # type: ignore[index]
+                elif kind == _ANY1:
+                    self.any_one |= bit
+                else:
+                    one, runs = self.classes.get(value, (0, 0))  # type: ignore[arg-type]
+                    self.classes[value] = (one | bit, runs) if kind == _ONE else (one, runs | bit)  # type: ignore[index]
         allowed = self.full & ~starts  # a bit that may be reached from the bit below it
         spread: list[tuple[int, int]] = []
         shift = 1
@@ -256,18 +277,12 @@ class TemplateSet:
         """(positions whose one-character token accepts ``ch``, runs that absorb it)."""
         found = self.by_char.get(ch)
         if found is None:
-            accept = absorb = 0
-            for offset, tokens in self.tokens_at:
-                for j, (kind, value) in enumerate(tokens):
-                    if kind == _LIT:
-                        accept |= (value == ch) << (offset + j)
-                    elif kind == _ANY1:
-                        accept |= 1 << (offset + j)
-                    elif ch not in value:  # a placeholder class: everything but a few separators
-                        if kind == _ONE:
-                            accept |= 1 << (offset + j)
-                        else:
-                            absorb |= 1 << (offset + j)
+            accept = self.literals.get(ch, 0) | self.any_one
+            absorb = 0
+            for excluded, (one, run) in self.classes.items():
+                if ch not in excluded:  # a placeholder class: everything but a few separators
+                    accept |= one
+                    absorb |= run
             found = self.by_char[ch] = (accept, absorb)
         return found
 
@@ -289,7 +304,7 @@ class TemplateSet:
 @lru_cache(maxsize=4096)
 def template_set(templates: tuple[str, ...]) -> TemplateSet:
     """The (cached) TemplateSet of these catalog templates."""
-    return TemplateSet(templates, tuple(_template_info(t)[0] for t in templates))
+    return TemplateSet(templates, tuple(_template_token_seq(t) for t in templates))
 
 
 @lru_cache(maxsize=8192)
@@ -299,8 +314,9 @@ def _token_set(tokens: tuple[_Token, ...]) -> TemplateSet:
 
 
 # A policy resource as the intersection reads it: its runs of literals and ``?`` between ``*``s, with
-# None for each ``*`` (consecutive ones collapsed).
-_Segments = tuple[tuple[_Token, ...] | None, ...]
+# None for each ``*`` (consecutive ones collapsed). A run of plain literal characters may be given as
+# a string.
+_Segments = tuple[tuple[_Token, ...] | str | None, ...]
 
 
 def _segments(tokens: tuple[_Token, ...]) -> _Segments:
@@ -324,9 +340,11 @@ def _segments(tokens: tuple[_Token, ...]) -> _Segments:
 def _advance(templates: TemplateSet, segment: tuple[_Token, ...], reach: int) -> int:
     """The positions reachable after ``segment`` (literals and ``?``) from ``reach``. Memoised per
     document content: one resource's prefix (``arn:aws:sagemaker:``) recurs across its siblings."""
-    for kind, value in segment:
-        if kind == _LIT:
-            accept, absorb = templates.for_char(value)  # type: ignore[arg-type]
+    for token in segment:
+        if isinstance(token, str):  # a literal character
+            accept, absorb = templates.for_char(token)
+        elif token[0] == _LIT:
+            accept, absorb = templates.for_char(token[1])  # type: ignore[arg-type]
         else:  # "?": any one character
             accept, absorb = templates.single, templates.run
         reach = templates.close(((reach & accept) << 1) | (reach & absorb))
@@ -363,6 +381,17 @@ def _intersects(resource: tuple[_Token, ...], template: tuple[_Token, ...]) -> b
 @lru_cache(maxsize=16384)
 def _resource_pieces(resource: str) -> tuple[bool, str, _Segments]:
     """(plain literal?, its text when plain, its segments otherwise) of a policy resource."""
+    if "$" not in resource and "?" not in resource and not has_unknown(resource):
+        if "*" not in resource:
+            return True, resource, ()
+        pieces = resource.split("*")
+        segments: list[str | None] = []
+        for n, piece in enumerate(pieces):
+            if piece:
+                segments.append(piece)
+            if n + 1 < len(pieces) and (not segments or segments[-1] is not None):
+                segments.append(None)
+        return False, "", tuple(segments)
     tokens, plain = _resource_tokens(resource)
     if plain:
         return True, "".join(str(v) for _, v in tokens), ()

@@ -33,6 +33,7 @@ CATALOG_CACHES: frozenset[str] = frozenset(
         f"{_PACKAGE}.lists.*",  # the hand-kept escalation and sensitive-action lists
         f"{_PACKAGE}.managed_policies._snapshot",  # the bundled AWS managed-policy snapshot
         f"{_PACKAGE}.arn._template_info",  # compiled catalog ARN templates
+        f"{_PACKAGE}.arn._template_token_seq",
         f"{_PACKAGE}.arn._template_fields",
         f"{_PACKAGE}.arn._rest_info",
         f"{_PACKAGE}.arn._token_set",  # one catalog template's automaton
