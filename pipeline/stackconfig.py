@@ -112,8 +112,7 @@ def load_project(project_dir: Path = ROOT) -> Project:
     if not isinstance(config_block, dict):
         raise ConfigurationError(f"{file}: 'config' must be a mapping")
     declarations: dict[str, ConfigDeclaration] = {}
-    for raw_key, spec in config_block.items():
-        key = qualify_key(str(raw_key), name)
+    for key, spec in _qualified(file, config_block, name).items():
         declarations[key] = _declaration(file, name, key, spec)
     return Project(
         name=name,
@@ -166,6 +165,28 @@ def _declaration(file: Path, project: str, key: str, spec: Any) -> ConfigDeclara
             f"is not of the expected type '{decl.type_name}'"
         )
     return decl
+
+
+def _key_line(file: Path, raw_key: str) -> int | None:
+    return find_line(file, rf"^\s+[\"']?{re.escape(raw_key)}[\"']?\s*:")
+
+
+def _qualified(file: Path, block: Mapping[Any, Any], project: str) -> dict[str, Any]:
+    """The block's entries under their fully qualified keys; `accountId` and `<project>:accountId` name
+    the same key for the CLI, so having both is a duplicate key (the CLI would keep only one)."""
+    qualified: dict[str, Any] = {}
+    raw_of: dict[str, str] = {}
+    for raw_key, value in block.items():
+        key = qualify_key(str(raw_key), project)
+        if key in qualified:
+            first, second = raw_of[key], str(raw_key)
+            raise ConfigurationError(
+                f"{file}:{_key_line(file, second) or '?'}: duplicate key '{second}': it is the same key as "
+                f"'{first}' (line {_key_line(file, first) or '?'}), both are '{key}'; remove one of them"
+            )
+        qualified[key] = value
+        raw_of[key] = str(raw_key)
+    return qualified
 
 
 def qualify_key(key: str, project: str) -> str:
@@ -221,8 +242,7 @@ def read_stack_values(stack_file: Path, project: str) -> dict[str, Any]:
     if not isinstance(block, dict):
         raise ConfigurationError(f"{stack_file}: 'config' must be a mapping")
     values: dict[str, Any] = {}
-    for raw_key, value in block.items():
-        key = qualify_key(str(raw_key), project)
+    for key, value in _qualified(stack_file, block, project).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
             raise ConfigurationError(
                 f"{stack_file}: '{key}' is an encrypted secret; the offline check cannot decrypt it "

@@ -20,6 +20,8 @@ from pipeline.errors import ConfigurationError
 
 _READ_AS_ANOTHER_NUMBER = re.compile(r"[-+]?(0[0-9_]+|0[xXoObB].*|.*_.*|.*:.*)")
 """Unquoted integers whose digits are not what YAML reads: leading zero (octal), 0x/0o/0b, `_`, `1:30`."""
+_YAML11_ONLY_BOOLEANS = frozenset({"yes", "no", "on", "off"})
+"""Booleans in YAML 1.1 (PyYAML) that YAML 1.2 readers such as the CLI's keep as text."""
 _LEADING_ZERO_DIGITS = re.compile(r"[-+]?0[0-9]+")
 """Unquoted digits with a leading zero that PyYAML keeps as text but YAML 1.2 readers (the CLI's) read as a
 number: `014159265358` (not octal, it has an 8 or 9) becomes 14159265358 in the Pulumi CLI."""
@@ -90,7 +92,20 @@ class _StrictLoader(yaml.SafeLoader):
         return value
 
 
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        value: bool = super().construct_yaml_bool(node)
+        text = str(node.value)
+        if node.style is None and text.lower() in _YAML11_ONLY_BOOLEANS:
+            spelled = str(value).lower()
+            raise ConfigurationError(
+                f"{self.source}:{node.start_mark.line + 1}: {text} is read as {spelled} here but as the text"
+                f' "{text}" by the Pulumi CLI; write {spelled}, or quote it ("{text}")'
+            )
+        return value
+
+
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:bool", _StrictLoader.construct_yaml_bool)
 _StrictLoader.add_constructor("tag:yaml.org,2002:str", _StrictLoader.construct_yaml_str)
 
 

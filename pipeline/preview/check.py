@@ -356,7 +356,7 @@ def parse_stacks(value: str, project_dir: Path = ROOT) -> list[str]:
     """`all` -> every stack in promotion order; otherwise a comma-separated list of existing stacks."""
     if value == "all":
         return list(STACKS)
-    stacks = [s.strip() for s in value.split(",") if s.strip()]
+    stacks = list(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
     if not stacks:
         raise ConfigurationError("--stack needs a stack name")
     require_stacks(load_project(project_dir), stacks)

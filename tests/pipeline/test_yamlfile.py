@@ -128,3 +128,25 @@ def test_a_baseline_that_is_not_utf8_is_reported_not_a_crash(
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and "UnicodeDecodeError" not in result.stdout + result.stderr
     assert "dev.json: unreadable (" in result.stdout and "is not UTF-8 text" in result.stdout
+
+
+@pytest.mark.parametrize("word", ["yes", "No", "on", "OFF"])
+def test_a_yaml11_only_boolean_must_be_written_as_true_false_or_quoted(word: str) -> None:
+    message = _error(f"tags:\n  enabled: {word}\n")
+    assert message.startswith(f"f.yaml:2: {word} is read as ")
+    assert f'by the Pulumi CLI; write {"true" if word.lower() in ("yes", "on") else "false"}' in message
+    assert parse_yaml(f"tags:\n  enabled: '{word}'\n  other: true\n", "f.yaml")["tags"]["enabled"] == word
+
+
+def test_a_bare_key_and_its_namespaced_form_are_one_key(project_copy: Path) -> None:
+    path = project_copy / "Pulumi.dev.yaml"
+    text = path.read_text(encoding="utf-8")
+    account = next(line for line in text.splitlines() if ":accountId:" in line)
+    bare = account.split(":accountId:")[0].split("ai-data-processing")[0] + "accountId: '999999999999'"
+    path.write_text(text.replace(account, account + "\n" + bare), encoding="utf-8")
+    first = text.splitlines().index(account) + 1
+    with pytest.raises(ConfigurationError) as raised:
+        load_stack_config(project_copy, "dev")
+    message = str(raised.value)
+    assert message.startswith(f"{path}:{first + 1}: duplicate key 'accountId': it is the same key as ")
+    assert f"'ai-data-processing:accountId' (line {first})" in message
