@@ -143,11 +143,14 @@ _FAMILY_OF_PREFIX: Final = (
 )
 
 # Which key types each operator family can compare (Array types are reduced to their element type).
-# String operators on ARN keys work (AWS calls it usable); the rest of a mismatch never matches.
+# Only mismatches that can never match are listed as such: a string operator compares the text of any
+# value (AWS calls StringEquals on an ARN or Bool key usable), and a numeric one parses a String key's
+# digits; but an IP operator needs an address, a Bool operator a boolean, a date operator a date, and a
+# string operator never matches an address against a CIDR range (see ``_cidr_on_ip_key``).
 _COMPATIBLE: Final[dict[str, frozenset[str]]] = {
-    "string": frozenset({"String", "ARN"}),
+    "string": frozenset({"String", "ARN", "Bool", "Numeric", "Date", "Binary", "IPAddress"}),
     "arn": frozenset({"ARN", "String"}),
-    "numeric": frozenset({"Numeric", "Date"}),
+    "numeric": frozenset({"Numeric", "Date", "String"}),
     "date": frozenset({"Date", "Numeric"}),
     "bool": frozenset({"Bool"}),
     "ip": frozenset({"IPAddress"}),
@@ -216,21 +219,32 @@ def _service_patterns(service: str) -> tuple[tuple[re.Pattern[str], str], ...]:
 
 
 @cache
-def _federation_prefixes() -> tuple[re.Pattern[str], ...]:
-    """Condition-key prefixes the catalog lists outside any service (OIDC and SAML providers...)."""
+def _unassociated_prefixes() -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+    """Condition-key prefixes the catalog lists outside any service, with the services whose requests
+    carry them: identity providers (``saml``, OIDC hosts) for sts, ``catalog`` for aws-marketplace..."""
     out = []
-    for prefix in _read("unassociatedConditions.json"):
+    for prefix, services in _read("unassociatedConditions.json").items():
         literal = re.split(r"\$\{[^}]*\}", prefix.lower())
-        out.append(re.compile(".+".join(re.escape(p) for p in literal)))
+        used_by = frozenset(str(s).lower() for s in services) if isinstance(services, list) else frozenset()
+        out.append((re.compile(".+".join(re.escape(p) for p in literal)), used_by))
     return tuple(out)
 
 
+def _prefix_services(prefix: str) -> frozenset[str] | None:
+    """The services whose requests carry keys of a non-service prefix; None for a service prefix."""
+    for regex, services in _unassociated_prefixes():
+        if regex.fullmatch(prefix):
+            return services
+    if "." in prefix or "/" in prefix:
+        return frozenset({"sts"})  # any other OIDC provider host
+    return None
+
+
 def is_federation_key(key: str) -> bool:
-    """A key of an identity provider (``token.actions.githubusercontent.com:sub``, ``saml:aud``, any
-    OIDC provider host): present in ``sts:AssumeRoleWith*`` requests, not judged for being unknown,
-    because every provider defines its own claims."""
-    prefix = key.partition(":")[0].lower()
-    return "." in prefix or "/" in prefix or any(p.fullmatch(prefix) for p in _federation_prefixes())
+    """A key outside the catalog's services: an identity provider's (``saml:aud``, an OIDC host's
+    ``token.actions.githubusercontent.com:sub``) or another prefix the catalog lists apart (``catalog:``).
+    Not judged for being unknown, because every provider defines its own claims."""
+    return _prefix_services(key.partition(":")[0].lower()) is not None
 
 
 def _lookup(service: str, key_lower: str) -> str | None:
@@ -298,14 +312,15 @@ def _services_using(key_lower: str) -> tuple[str, ...]:
 
 def key_in_service_context(key: str, service: str) -> bool:
     """Can the key be in the request context of an action of ``service``? Global and documented
-    cross-service keys always; other keys when the service's catalog lists them; identity-provider
-    keys for sts."""
+    cross-service keys always; other keys when the service's catalog lists them; keys of a non-service
+    prefix for the services the catalog names (identity-provider keys for sts)."""
     low = key.strip().lower()
     prefix = low.partition(":")[0]
     if prefix == "aws" or low in _CROSS_SERVICE_KEYS:
         return True
-    if is_federation_key(low):
-        return service == "sts"
+    carriers = _prefix_services(prefix)
+    if carriers is not None:
+        return service in carriers
     return prefix == service or _lookup(service, low) is not None
 
 
@@ -355,6 +370,11 @@ def type_mismatch(cond: Condition) -> str | None:
     if ktype is not None and ktype.type not in _COMPATIBLE.get(family, frozenset({ktype.type})):
         return (f"{cond.operator} compares {family} values but {cond.key} is of type "
                 f"{'ArrayOf' if ktype.multivalued else ''}{ktype.type}")
+    if ktype is not None and ktype.type == "IPAddress" and family == "string":
+        ranges = [v for v in cond.values if isinstance(v, str) and "/" in v]
+        if ranges:
+            return (f"{cond.operator} compares {cond.key} as text, so the request's address never equals the "
+                    f"range {ranges[0]!r}; use IpAddress / NotIpAddress")
     bad = [v for v in cond.values if not _valid_value(family, v)]
     if bad:
         return f"{cond.operator} needs {family} values, and {bad[0]!r} is not one"

@@ -5,7 +5,9 @@ Severity follows what the mistake does to the statement, because that decides wh
 * the condition is always true, so a guard meant to restrict an Allow narrows nothing, or a Deny
   guard rail never applies (the statement fails open): high;
 * a construct that leaves the grant open for some requests (``ForAllValues:``, which is true when
-  the key is absent): medium, which blocks at the default threshold;
+  the key is absent): medium, which blocks at the default threshold; except the tag-keys idiom
+  (``ForAllValues:StringEquals aws:TagKeys``: only these tag keys may be set), which a request setting
+  no tags keeps to: low;
 * the condition never matches, so an Allow grants nothing (it fails closed), or a Deny applies to every
   request, or the principal type cannot use the action: low, reported but not blocking.
 
@@ -48,7 +50,8 @@ RULE = RuleInfo(
     title="Conditions narrow what they seem to narrow",
     description=(
         "Conditions that narrow nothing or never match: ForAllValues on a single-valued key, or on a "
-        "multi-valued key without a Null check (both true when the key is absent); "
+        "multi-valued key without a Null check (both true when the key is absent; the tag-keys idiom only a "
+        "note); "
         "aws:MultiFactorAuthPresent compared with false; keys AWS never sets, or keys of another service, "
         "which are never in the request; operators that cannot compare the key's type (StringEquals on "
         "aws:SourceIp); wildcards in account or organization ids; principal types that cannot use the "
@@ -131,8 +134,14 @@ def _for_all_values(view: StatementView, cond: Condition) -> tuple[Severity, str
                 "is absent, so the grant also applies to requests without it; drop the ForAllValues "
                 "qualifier")
     if view.st.is_allow and not _has_null_check(view, cond.key):
+        fix = f"add \"Null\": {{\"{cond.key}\": \"false\"}}"
+        if cond.key.strip().lower().endswith("tagkeys"):
+            # "Only these tag keys may be set": a request that sets no tags keeps to it, which is what
+            # such a grant usually means, so this is a note, not a block.
+            return (Severity.LOW, f"{cond.operator} on {cond.key} is also true for requests that set no "
+                    f"tags; if tags are required, {fix}")
         return (Severity.MEDIUM, f"{cond.operator} on {cond.key} is true when the key is absent, so the "
-                f"grant also applies to requests without it; add \"Null\": {{\"{cond.key}\": \"false\"}}")
+                f"grant also applies to requests without it; {fix}")
     return None
 
 
