@@ -61,11 +61,11 @@ def test_check_all_reports_every_stack_when_one_is_broken(project_copy: Path, ru
 def test_a_stack_whose_program_fails_does_not_hide_the_others(project_copy: Path, run_cli: CLI) -> None:
     dev = project_copy / "Pulumi.dev.yaml"
     text = dev.read_text(encoding="utf-8")
-    dev.write_text(text.replace("trustedServices:", "trustedServicez:", 1), encoding="utf-8")
+    dev.write_text(text.replace("aiActions:", "aiActionz:", 1), encoding="utf-8")
     result = run_cli("check", "--stack", "dev,prod", "--project-dir", str(project_copy))
     assert result.returncode == 2
     assert "== prod: PASS" in result.stdout
-    assert "error: stack dev could not be checked:" in result.stderr and "trustedServicez" in result.stderr
+    assert "error: stack dev could not be checked:" in result.stderr and "aiActionz" in result.stderr
 
 
 # --- output paths ----------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_local_stack_file_points_the_provider_at_loopback_moto() -> None:
     cfg = yaml.safe_load(LOCAL.read_text())["config"]
     endpoints = cfg["aws:endpoints"]
     assert isinstance(endpoints, list) and len(endpoints) == 1, "one list item holding every endpoint key"
-    assert set(endpoints[0]) == {"s3", "iam", "sts"}
+    assert set(endpoints[0]) == {"s3", "iam", "sts", "cloudwatchlogs"}  # logs: the worker's own group
     assert all(url.startswith("http://127.0.0.1:") for url in endpoints[0].values())
     assert cfg["aws:s3UsePathStyle"] is True
     assert cfg["aws:skipCredentialsValidation"] is True

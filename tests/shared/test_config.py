@@ -86,8 +86,12 @@ def other_account_managed(v: dict[str, Any]) -> None:
 
 
 def grants_nothing(v: dict[str, Any]) -> None:
+    """A role without a job profile, data access or AI actions (a job alone grants what the job needs)."""
     role(v, 0)["access"] = []
     role(v, 0)["aiActions"] = []
+    for key in ("job", "images", "models", "logRetention", "ssm", "passableBy"):
+        role(v, 0).pop(key, None)
+    role(v, 0)["trustedServices"] = ["ec2.amazonaws.com"]
 
 
 def rejected(

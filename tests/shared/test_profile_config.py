@@ -219,3 +219,26 @@ def test_program_creates_execution_role_log_group_and_launcher(
     # Every document and ARN is known at preview.
     for resource in harness.registered(run):
         assert not harness.contains_unknown(resource.inputs), resource.name
+
+
+def test_readme_example_is_what_the_prod_stack_deploys(harness: Any, stock_runs: Any) -> None:
+    """The README's complete example (model-training in prod) quotes the program's real documents."""
+    import json
+    import re
+
+    from pipeline import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("A complete example, the stock `model-training` role") :]
+    blocks = re.findall(r"```json\n(.*?)```", section, flags=re.S)[:2]
+    statements = json.loads("[" + blocks[0] + "]")
+    launcher = json.loads(blocks[1])
+    run = stock_runs("prod", True)
+    policy = json.loads(harness.one(run, harness.POLICY, "model-training-policy").inputs["policy"])
+    deployed = [
+        s for s in policy["Statement"] if not s["Action"][0].startswith(("s3:", "kms:", "comprehend:"))
+    ]
+    assert statements == deployed
+    assert launcher == json.loads(
+        harness.one(run, harness.POLICY, "model-training-launch-policy").inputs["policy"]
+    )

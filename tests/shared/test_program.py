@@ -34,6 +34,105 @@ KMS_ACTIONS = {
 }
 SOURCE_ACCOUNT_SERVICES = {"sagemaker.amazonaws.com", "bedrock.amazonaws.com", "ecs-tasks.amazonaws.com"}
 BUCKET_ACTIONS = {"s3:ListBucket", "s3:GetBucketLocation"}
+# The job profiles the stock stacks use, restated from the AWS pages the profile table cites: the service
+# that runs the job, and where it logs (group, streams, whether the role may create the group).
+JOB_SERVICE = {
+    "ec2-worker": "ec2.amazonaws.com",
+    "sagemaker-training": "sagemaker.amazonaws.com",
+    "sagemaker-transform": "sagemaker.amazonaws.com",
+    "lambda": "lambda.amazonaws.com",
+}
+
+
+def services(role: dict[str, Any]) -> list[str]:
+    """Who may assume the role: ``trustedServices``, or the service of its job."""
+    return role.get("trustedServices") or [JOB_SERVICE[role["job"]]]
+
+
+def expected_job_statements(values: dict[str, Any], role: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the stock roles' job profiles add, in the order of the profile table."""
+    if "job" not in role:
+        return []
+    region, account, name, job = (
+        values["aws:region"],
+        values["ai-data-processing:accountId"],
+        role["name"],
+        role["job"],
+    )
+    logs = f"arn:aws:logs:{region}:{account}:log-group:"
+    if job.startswith("sagemaker-"):
+        group = {
+            "sagemaker-training": "/aws/sagemaker/TrainingJobs",
+            "sagemaker-transform": "/aws/sagemaker/TransformJobs",
+        }[job]
+        streams, create, namespace = f"{name}-*", group, group
+    elif job == "ec2-worker":
+        group, streams, create, namespace = f"/ai-data-processing/{name}", "*", None, None
+    elif job == "lambda":
+        group, streams, create, namespace = f"/aws/lambda/{name}-*", "*", f"/aws/lambda/{name}-*", None
+    else:
+        pytest.fail(f"the oracle does not restate job {job}")
+    out: list[dict[str, Any]] = [
+        {
+            "Sid": "WriteJobLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{logs}{group}:log-stream:{streams}"],
+        },
+    ]
+    if create:
+        out.append(
+            {
+                "Sid": "CreateJobLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup"],
+                "Resource": [f"{logs}{create}"],
+            }
+        )
+    if namespace:
+        out.append(
+            {
+                "Sid": "PublishJobMetrics",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:PutMetricData"],
+                "Resource": ["*"],
+                "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}},
+            }
+        )
+    if role.get("images"):
+        out.append(
+            {
+                "Sid": "GetRegistryToken",
+                "Effect": "Allow",
+                "Action": ["ecr:GetAuthorizationToken"],
+                "Resource": ["*"],
+            }
+        )
+        out.append(
+            {
+                "Sid": "PullJobImages",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": sorted(f"arn:aws:ecr:{region}:{account}:repository/{i}" for i in role["images"]),
+            }
+        )
+    if role.get("models"):
+        assert all(
+            m.count(".") == 1 or m.split(".")[0] not in ("us", "eu", "apac", "global") for m in role["models"]
+        )
+        out.append(
+            {
+                "Sid": "InvokeModels",
+                "Effect": "Allow",
+                "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                "Resource": sorted(f"arn:aws:bedrock:{region}::foundation-model/{m}" for m in role["models"]),
+            }
+        )
+    return out
 
 
 def partition_of(region: str) -> str:
@@ -129,13 +228,13 @@ def expected_statements(h: Any, values: dict[str, Any], role: dict[str, Any]) ->
                 "Resource": list(resources),
             }
         )
-    return out
+    return out + expected_job_statements(values, role)
 
 
 def expected_trust(h: Any, values: dict[str, Any], role: dict[str, Any]) -> dict[str, Any]:
     account = h.cfg(values, "accountId")
     statements = []
-    for service in sorted(role["trustedServices"]):
+    for service in sorted(services(role)):
         statement: dict[str, Any] = {
             "Sid": f"Trust{camel(service.removesuffix('.amazonaws.com'))}",
             "Effect": "Allow",
@@ -169,6 +268,15 @@ def test_stock_configs_model_the_team(harness: Any) -> None:
         training = {a["bucket"]: a["level"] for a in by_name["model-training"]["access"]}
         assert training == {"raw": "read", "features": "read-write", "models": "write"}
         assert len(by_name["model-training"]["aiActions"]) == 1
+        # The jobs themselves run: each stock role has the profile of the job it runs.
+        assert {r["name"]: r.get("job") for r in roles} == {
+            "ingest-worker": "ec2-worker",
+            "model-training": "sagemaker-training",
+            "batch-inference": "sagemaker-transform",
+            "document-enrichment": "lambda",
+        }
+        assert len(by_name["model-training"]["images"]) == 1
+        assert len(by_name["document-enrichment"]["models"]) == 1
         assert "aws:region" in values
     assert len(accounts) == len(STACKS)
     for i, names in enumerate(bucket_names):
@@ -202,8 +310,15 @@ def test_resources_per_role(harness: Any, stock_runs: Any, stack: str, preview: 
             (harness.ATTACHMENT, f"{name}-managed-{arn.rsplit('/', 1)[-1]}")
             for arn in role["managedPolicyArns"]
         }
-        if "ec2.amazonaws.com" in role["trustedServices"]:
+        if "ec2.amazonaws.com" in services(role):
             expected.add((harness.INSTANCE_PROFILE, f"{name}-instance-profile"))
+        if role.get("job") == "ec2-worker":
+            expected.add(("aws:cloudwatch/logGroup:LogGroup", f"{name}-log-group"))
+        if role.get("passableBy"):
+            expected.add((harness.POLICY, f"{name}-launch-policy"))
+            expected |= {
+                (harness.ATTACHMENT, f"{name}-launch-{arn.rsplit('/', 1)[-1]}") for arn in role["passableBy"]
+            }
         assert {(c.type, c.name) for c in children} == expected
     # nothing outside the components (besides the stack itself)
     assert all(r.parent.endswith(f"pulumi:pulumi:Stack::ai-data-processing-{stack}") for r in components)
@@ -259,7 +374,27 @@ def test_attachments(harness: Any, stock_runs: Any, stack: str, preview: bool) -
             r for r in harness.of_type(run, harness.ATTACHMENT) if r.name.startswith(f"{name}-managed-")
         ]
         assert sorted(r.inputs["policyArn"] for r in managed) == sorted(role["managedPolicyArns"])
-        if "ec2.amazonaws.com" in role["trustedServices"]:
+        launch_urn = [
+            p.urn for p in harness.of_type(run, harness.POLICY) if p.name == f"{name}-launch-policy"
+        ]
+        for arn in role.get("passableBy", []):
+            launcher = harness.one(run, harness.ATTACHMENT, f"{name}-launch-{arn.rsplit('/', 1)[-1]}")
+            assert launcher.inputs == {
+                "role": arn.rsplit("/", 1)[-1],
+                "policyArn": f"arn:aws:iam::{account}:policy/{name}-launch",
+            }
+            assert set(launcher.dependencies) == set(launch_urn)
+            document = json.loads(harness.one(run, harness.POLICY, f"{name}-launch-policy").inputs["policy"])
+            assert document["Statement"] == [
+                {
+                    "Sid": f"Pass{camel(name)}",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": [f"arn:aws:iam::{account}:role/{name}"],
+                    "Condition": {"StringEquals": {"iam:PassedToService": services(role)[0]}},
+                }
+            ]
+        if "ec2.amazonaws.com" in services(role):
             profile = harness.one(run, harness.INSTANCE_PROFILE, f"{name}-instance-profile")
             assert profile.inputs["name"] == name
             assert profile.inputs["role"] == name
@@ -282,12 +417,19 @@ def test_stack_outputs(harness: Any, stock_runs: Any, stack: str, preview: bool)
         assert out["name"] == name
         assert out["arn"] == f"arn:aws:iam::{account}:role/{name}"
         assert out["policyArn"] == f"arn:aws:iam::{account}:policy/{name}-access"
-        ec2 = "ec2.amazonaws.com" in role["trustedServices"]
+        ec2 = "ec2.amazonaws.com" in services(role)
         assert out.get("instanceProfileName") == (name if ec2 else None)
         perms = out["permissions"]
         assert perms["aiActions"] == sorted(role["aiActions"])
         assert perms["managedPolicyArns"] == sorted(role["managedPolicyArns"])
-        assert perms["trustedServices"] == sorted(role["trustedServices"])
+        assert perms["trustedServices"] == sorted(services(role))
+        if role.get("job"):
+            assert perms["job"]["profile"] == role["job"]
+            assert perms["job"]["images"] == sorted(role.get("images", []))
+            assert perms["job"]["models"] == sorted(role.get("models", []))
+            assert perms["job"]["passableBy"] == sorted(role.get("passableBy", []))
+        launch = f"arn:aws:iam::{account}:policy/{name}-launch" if role.get("passableBy") else None
+        assert out["launchPolicyArn"] == launch
         assert set(perms["datasets"]) == {a["bucket"] for a in role["access"]}
         # The reported actions are exactly those the policy grants for the dataset.
         document = json.loads(harness.one(run, harness.POLICY, f"{name}-policy").inputs["policy"])
