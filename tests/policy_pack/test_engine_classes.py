@@ -379,7 +379,6 @@ def bucket_policy(condition: dict[str, Any] | None = None, *extra: dict[str, Any
         {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
         {"ArnEquals": {"aws:SourceArn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/E1"}},
         {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}},
-        {"StringLike": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},  # no wildcard: matches exactly
     ],
 )
 def test_principal_star_pinned_by_an_equality_is_not_public(condition: dict[str, Any]) -> None:
@@ -391,6 +390,7 @@ def test_principal_star_pinned_by_an_equality_is_not_public(condition: dict[str,
 @pytest.mark.parametrize(
     "condition",
     [
+        {"StringLike": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},  # a pattern operator does not pin
         {"StringLike": {"aws:PrincipalOrgID": "o-a1b2*"}},
         {"StringEquals": {"aws:PrincipalOrgID": "o-*"}},
         {"StringEquals": {"aws:PrincipalOrgID": "${aws:PrincipalOrgID}"}},

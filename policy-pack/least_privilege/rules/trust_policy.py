@@ -53,10 +53,9 @@ _ROOT_RE = re.compile(r"^arn:aws[a-z\-]*:iam::(?P<acct>[^:]+):root$")
 # organisation, accounts, source resources or VPC endpoints: the statement is then not public.
 _PINNING_KEYS = frozenset({"aws:principalorgid", "aws:principalaccount", "aws:sourceaccount", "aws:sourcearn",
                            "aws:sourcevpce"})
-# Like operators count only with wildcard-free values (checked in _pins), where they match exactly.
-_EQUALS = frozenset({"stringequals", "stringequalsignorecase", "arnequals", "stringlike", "arnlike"})
-_NOT_EQUALS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "stringnotlike",
-                         "arnnotlike"})
+# Equality operators only: a Like operator is a pattern match, so it does not pin, whatever its values.
+_EQUALS = frozenset({"stringequals", "stringequalsignorecase", "arnequals"})
+_NOT_EQUALS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals"})
 
 
 def _pins(cond: Condition, operators: frozenset[str]) -> bool:
