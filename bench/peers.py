@@ -88,7 +88,8 @@ def files(tool: str, paths: list[str]) -> int:
             out.append({"path": path, "findings": run(text)})
         except Exception as exc:  # Parliament raises on a couple of managed policies
             out.append({"path": path, "error": f"{type(exc).__name__}: {exc}"[:300]})
-    json.dump({"files": out}, sys.stdout, indent=2)
+    # The same layout and encoder as `least_privilege lint --json`: one file per line.
+    sys.stdout.write('{"files": [\n' + ",\n".join(json.dumps(entry) for entry in out) + "\n]}\n")
     return 0
 
 

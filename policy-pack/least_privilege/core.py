@@ -85,7 +85,13 @@ class ActionSet:
             if self.negated:
                 return None
             return None if "*" in self.patterns else frozenset()
-        return frozenset(a.partition(":")[0] for a in self.expanded)
+        return _services_of(self.expanded)
+
+
+@lru_cache(maxsize=4096)
+def _services_of(actions: frozenset[str]) -> frozenset[str]:
+    """The service prefixes of lower-case ``service:action`` names (rules ask per condition)."""
+    return frozenset(a.partition(":")[0] for a in actions)
 
 
 @lru_cache(maxsize=1024)

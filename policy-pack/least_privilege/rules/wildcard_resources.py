@@ -68,8 +68,10 @@ def _wildcard_split(
 ) -> tuple[tuple[ActionInfo, ...], tuple[str, ...]]:
     """(scopable actions the resource fits, star-only action names) for one pattern on one star resource."""
     scopable, star_only = _pattern_split(pattern)
-    fits = resource_fitter(resource)
-    return tuple(i for i in scopable if fits(i)), (star_only if literal or resource.startswith("*") else ())
+    if resource != "*":  # every scopable action fits "*"
+        fits = resource_fitter(resource)
+        scopable = tuple(i for i in scopable if fits(i))
+    return scopable, (star_only if literal or resource.startswith("*") else ())
 
 
 _MAX_PER_ACTION_FINDINGS = 10  # beyond this, one grouped finding per statement and resource
