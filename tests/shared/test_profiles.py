@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from least_privilege.catalog import action_info
 
 from pipeline import ROOT
-from shared.config import Role, StackConfig, parse_stack_config
+from shared.config import ConfigError, Role, StackConfig, parse_stack_config
 from shared.permissions import describe_role
 from shared.policies import (
     execution_policy,
@@ -482,3 +484,46 @@ def test_unknown_model_ids(model: str, fragment: str) -> None:
 def test_parse_model_splits_geography() -> None:
     assert parse_model(PROFILE_ID).geography == "eu" and parse_model(PROFILE_ID).model_id == FM
     assert parse_model(FM).geography is None and parse_model(FM).model_id == FM
+
+
+# ------------------------------------------------------------------------------------ any input at all
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_JOB_FIELDS = (
+    "job",
+    "images",
+    "models",
+    "vpc",
+    "vpcId",
+    "logRetention",
+    "ssm",
+    "passableBy",
+    "trustedServices",
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(_JOB_FIELDS),
+        _JSON | st.sampled_from([*JOB_NAMES, True, [FM], [PROFILE_ID], ["ml/trainer"], [LAUNCHER]]),
+        max_size=6,
+    )
+)
+def test_any_job_input_is_a_config_error_or_a_valid_role(fields: dict[str, Any]) -> None:
+    """Whatever a stack file puts in the job keys, validation either accepts it or reports problems
+    naming the role's keys; it never raises anything else, and an accepted role builds its documents."""
+    try:
+        role, cfg = stack_with(**fields)
+    except ConfigError as error:
+        assert error.problems and all(p.path.startswith(f"{P}:roles[0]") for p in error.problems), error
+        return
+    identity_policy(role, cfg)
+    trust_policy(role, cfg)
+    execution_policy(role, cfg)
+    launch_policy(role, cfg)
+    describe_role(role, cfg)
