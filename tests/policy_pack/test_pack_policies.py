@@ -465,11 +465,22 @@ def test_no_exception_escapes_any_validator(type_: str, document: Any, arn: Any,
         "role": "worker",
         "roles": ["worker"],
         "name": "worker",
+        # aws-native spellings, Identity Center and principal-naming permissions
+        "policyDocument": document,
+        "assumeRolePolicyDocument": document,
+        "keyPolicy": document,
+        "policies": inline,
+        "inlinePolicy": document,
+        "principal": arn,
+        "groups": arn,
+        "users": arn,
+        "permissionSetArn": arn,
+        "customerManagedPolicyReference": inline,
+        "permissionsBoundary": arn,
     }
-    for policy in policies.ALL_POLICIES:
-        if isinstance(policy, ResourceValidationPolicy):
-            messages = run_resource(policy.name, type_, props)
-            assert not any("internal error" in m for m in messages), messages
+    for policy in policies.ALL_POLICIES:  # resource policies, and stack policies on a one-resource stack
+        messages = run_resource(policy.name, type_, props)
+        assert not any("internal error" in m for m in messages), messages
     role = stack_resource(
         ROLE_T, "worker", {k: props[k] for k in ("name", "assumeRolePolicy", "inlinePolicies")}
     )

@@ -7,6 +7,7 @@ more than low severity. The same grant without the condition, or on ``*``, is st
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,16 @@ def test_real_pack_passes_the_launcher_pattern(tmp_path: Path, stack: str) -> No
     about_launcher = [v for v in report.violations if v.resource_name and "launch" in v.resource_name]
     assert [v for v in about_launcher if v.severity not in ("low", "unspecified")] == []
     assert report.passed, [v.message for v in report.mandatory_failures]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_an_unlisted_launcher_role_is_a_reference_the_pack_cannot_verify(tmp_path: Path, stack: str) -> None:
+    """Without the orchestrator in knownExternal, the attachment to it is unverifiable (advisory in dev)."""
+    data = json.loads((ROOT / "policy-pack" / "config" / f"{stack}.json").read_text(encoding="utf-8"))
+    data["iam-preview-verifiable"]["knownExternal"]["roles"] = []
+    pack_config = tmp_path / f"pack-{stack}.json"
+    pack_config.write_text(json.dumps(data), encoding="utf-8")
+    report = check_stack(stack, stack_file=_with_launcher(tmp_path, stack), pack_config_file=pack_config)
+    unverifiable = [v for v in report.violations if v.policy == "iam-preview-verifiable"]
+    assert unverifiable and all("ml-pipeline-orchestrator" in v.message for v in unverifiable)
+    assert report.passed is (stack == "dev")  # advisory in dev, mandatory in prod
