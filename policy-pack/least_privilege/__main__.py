@@ -1,4 +1,5 @@
-"""Command line: ``python -m least_privilege lint FILE... [--kind ...] [--json] [--fail-on ...]``.
+"""Command line: ``python -m least_privilege lint FILE... [--kind ...] [--json] [--fail-on ...]
+[--account ID] [--trusted-account ID]...``.
 
 Checks standalone policy documents with the same engine the CrossGuard pack uses. A file holding
 malformed JSON is a finding, not an error; exit codes: 0 nothing reaches ``--fail-on``, 1 something
@@ -31,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--json", action="store_true", help="print machine-readable JSON")
     lint.add_argument("--fail-on", choices=_LEVELS, default="medium",
                       help="exit 1 when a finding reaches this severity (default: medium)")
+    lint.add_argument("--account", metavar="ID",
+                      help="the account the documents belong to (12 digits): its own principals are not "
+                           "cross-account or external access; without it external access is not judged")
+    lint.add_argument("--trusted-account", metavar="ID", action="append", default=[],
+                      help="another account resource policies may grant (repeatable)")
     return parser
 
 
@@ -52,10 +58,11 @@ def _text_document(raw: bytes) -> str | bytes:
 
 
 def lint(paths: Sequence[str], kind: str, fail_on: Severity, as_json: bool, out: TextIO, err: TextIO,
-         stdin: Any = None) -> int:
+         stdin: Any = None, settings: Any = None) -> int:
     """Run the checks and print results; returns the process exit code."""
-    from .analysis import check_document  # imported here so `--help` stays instant
+    from .analysis import DEFAULT_SETTINGS, check_document  # imported here so `--help` stays instant
 
+    settings = settings if settings is not None else DEFAULT_SETTINGS
     results: list[dict[str, Any]] = []
     io_error = False
     failed = False
@@ -67,7 +74,7 @@ def lint(paths: Sequence[str], kind: str, fail_on: Severity, as_json: bool, out:
             print(f"{path}: cannot read: {exc.strerror or exc}", file=err)
             results.append({"path": path, "kind": None, "findings": [], "error": str(exc.strerror or exc)})
             continue
-        doc_kind, findings = check_document(_text_document(raw), kind)
+        doc_kind, findings = check_document(_text_document(raw), kind, settings)
         findings = sorted(findings, key=lambda f: (-int(f.severity), f.rule, f.statement or ""))
         if any(f.severity >= fail_on for f in findings):
             failed = True
@@ -101,7 +108,23 @@ def _print_text(path: str, kind: str, findings: list[Finding], out: TextIO) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "lint":
-        return lint(args.files, args.kind, Severity.parse(args.fail_on), args.json, sys.stdout, sys.stderr)
+        from .settings import settings_from_config
+
+        if args.account is not None and not (len(args.account) == 12 and args.account.isdigit()):
+            print(f"python -m least_privilege lint: --account: {args.account!r} is not a 12-digit AWS "
+                  "account id", file=sys.stderr)
+            return 2
+        options: dict[str, Any] = {"trustedAccounts": args.trusted_account}
+        if args.account is not None:
+            options["accountId"] = args.account
+        try:
+            settings = settings_from_config(options)
+        except ValueError as exc:
+            message = str(exc).replace("trustedAccounts", "--trusted-account")
+            print(f"python -m least_privilege lint: {message}", file=sys.stderr)
+            return 2
+        return lint(args.files, args.kind, Severity.parse(args.fail_on), args.json, sys.stdout, sys.stderr,
+                    settings=settings)
     return 2  # pragma: no cover - argparse enforces the sub-command
 
 

@@ -156,3 +156,35 @@ def test_module_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["files"][0]["findings"][0]["rule"] == "iam-action-resource-match"
+
+
+BUCKET_POLICY_FOR_222 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+                   "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-raw/in/*"}],
+}
+
+
+def test_account_and_trusted_accounts_decide_external_access(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "b.json", BUCKET_POLICY_FOR_222)
+
+    def external(*extra: str) -> list[dict[str, object]]:
+        _code, out, _ = run(capsys, path, "--kind", "resource", "--json", *extra)
+        return [f for f in json.loads(out)["files"][0]["findings"] if f["rule"] == "iam-external-access"]
+
+    assert external() == []  # without the account, own and other cannot be told apart
+    (finding,) = external("--account", "111111111111")
+    assert finding["severity"] == "high" and "222222222222" in str(finding["message"])
+    assert external("--account", "111111111111", "--trusted-account", "222222222222") == []
+
+
+@pytest.mark.parametrize(
+    "argv", [["--account", "1111"], ["--account", "111111111111", "--trusted-account", "abc"]]
+)
+def test_bad_accounts_exit_two_naming_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _out, err = run(capsys, write(tmp_path, "b.json", BUCKET_POLICY_FOR_222), *argv)
+    assert code == 2 and ("--account" in err or "--trusted-account" in err)

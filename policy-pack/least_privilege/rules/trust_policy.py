@@ -76,7 +76,7 @@ def _pinned_to_owner(view: StatementView, ctx: RuleContext) -> str | None:
     Either the Allow's own condition is an equality on a pinning key, or an unconditional-principal Deny
     of the same actions on the same resources applies whenever that key differs (the documented
     private-API and VPC-endpoint pattern: Allow "*", Deny when aws:SourceVpce is not the endpoint)."""
-    own = next((c for c in view.st.conditions if _pins(c, _EQUALS)), None)
+    own = next((c for c in view.st.conditions if _pins(c, _EQUALS) and condition_pitfall(c) is None), None)
     if own is not None:
         return f"{own.operator} {own.key}"
     for other in ctx.views:
