@@ -394,8 +394,8 @@ def permission_table_markdown() -> str:
 def profile_table_markdown() -> str:
     """The profiles themselves as Markdown: service, log group, streams, namespace, accepted inputs."""
     head = (
-        "| job | trusted service | log group | streams | metric namespace | inputs |\n"
-        "|---|---|---|---|---|---|\n"
+        "| job | what | trusted service | log group | streams | metric namespace | inputs | source |\n"
+        "|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for p in JOB_PROFILES.values():
@@ -411,9 +411,10 @@ def profile_table_markdown() -> str:
         if p.log_group:
             group = f"`{p.log_group}`" + (" (created by the stack)" if p.stack_log_group else "")
         lines.append(
-            f"| `{p.name}` | `{p.service}` | {group} | "
+            f"| `{p.name}` | {p.summary} | `{p.service}` | {group} | "
             f"{f'`{p.log_streams}`' if p.log_streams else 'none'} | "
-            f"{f'`{p.metric_namespace}`' if p.metric_namespace else 'none'} | {', '.join(inputs)} |\n"
+            f"{f'`{p.metric_namespace}`' if p.metric_namespace else 'none'} | {', '.join(inputs)} | "
+            f"[AWS]({p.source}) |\n"
         )
     return head + "".join(lines)
 
