@@ -333,3 +333,32 @@ def test_unknown_documents_are_skipped_by_resource_rules_and_never_crash() -> No
         for name in ("iam-no-wildcard-resources", "iam-trust-policy", "iam-managed-policy-attachments"):
             messages = run_resource(name, token, props)
             assert not any("internal error" in m for m in messages), (token, messages)
+
+
+def test_services_and_default_actions_are_in_the_catalog() -> None:
+    """The hand-kept parts of the adapters (service prefixes, actions a permission grants by default)
+    are real: checked against the engine's catalog."""
+    from least_privilege.catalog import action_info, is_known_service
+
+    services = {s for m in (aws, aws_native) for entries in m.RESOURCE_POLICIES.values() for _, s in entries}
+    assert sorted(s for s in services if not is_known_service(s)) == []
+    without_action = [
+        ("aws:lambda/permission:Permission", {"function": "f", "principal": "*"}),
+        ("aws-native:lambda:Permission", {"functionName": "f", "principal": "*"}),
+        ("aws:lambda/layerVersionPermission:LayerVersionPermission", {"layerName": "l", "principal": "*"}),
+        ("aws-native:lambda:LayerVersionPermission", {"layerVersionArn": "l", "principal": "*"}),
+        ("aws:cloudwatch/eventPermission:EventPermission", {"principal": "*"}),
+        ("aws-native:events:EventBusPolicy", {"principal": "*"}),
+        (
+            "aws:kms/grant:Grant",
+            {"keyId": "k", "granteePrincipal": "*", "operations": ["Decrypt", "Encrypt"]},
+        ),
+        (
+            "aws:acmpca/permission:Permission",
+            {"principal": "acm.amazonaws.com", "actions": ["IssueCertificate"]},
+        ),
+    ]
+    for token, props in without_action:
+        statement = _statement(adapters.read(token, props, CTX))
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert actions and all(action_info(a) is not None for a in actions), (token, actions)
