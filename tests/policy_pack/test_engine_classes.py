@@ -570,3 +570,25 @@ def test_a_deny_never_raises_an_escalation_finding(guard: dict[str, Any]) -> Non
     before = worst(of(PRIVILEGE_ESCALATION, check_identity_policy(_ALLOWS))) or Severity.LOW
     after = worst(of(PRIVILEGE_ESCALATION, check_identity_policy(doc(*_ALLOWS["Statement"], guard))))
     assert after is None or after <= before
+
+
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_create_grant_for_aws_resources_only_is_low() -> None:
+    bound = allow("kms:CreateGrant", KEY, Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}})
+    assert worst(check_identity_policy(doc(bound))) == Severity.LOW
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        allow("kms:CreateGrant", KEY),
+        allow("kms:CreateGrant", KEY, Condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "true"}}),
+        allow("kms:CreateGrant", KEY, Condition={"Bool": {"kms:GrantIsForAWSResource": "false"}}),
+        allow(["kms:CreateGrant", "kms:PutKeyPolicy"], KEY,
+              Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+    ],
+)
+def test_other_grants_and_key_policy_writes_stay_medium(statement: dict[str, Any]) -> None:
+    assert worst(of(PRIVILEGE_ESCALATION, check_identity_policy(doc(statement)))) == Severity.MEDIUM

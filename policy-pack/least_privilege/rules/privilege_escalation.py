@@ -334,6 +334,11 @@ def _check_resource_policy_writes(ctx: RuleContext) -> None:
             shown = "the resource this policy is attached to" if resource == THIS_RESOURCE else resource
             where = f"on {shown}" + (" and other named resources" if severity == Severity.MEDIUM
                                      and len(named) > 1 else "")
+            if severity == Severity.MEDIUM and _grants_only_through_aws_services(v, names):
+                ctx.add(RULE.id, Severity.LOW,
+                        f"{v.label}: {list_text(names)} {where} only for AWS services that use the key on "
+                        "the holder's behalf (kms:GrantIsForAWSResource is true): allowed.", v, names[0], shown)
+                continue
             if delegated:
                 ctx.add(RULE.id, Severity.LOW,
                         f"{v.label}: {list_text(names)} {where}, granted to account root(s): this delegates "
@@ -347,6 +352,20 @@ def _check_resource_policy_writes(ctx: RuleContext) -> None:
                     "privilege escalation). Remove the action(s): workloads that only use the resource "
                     "never need them.",
                     v, names[0], shown)
+
+
+def _grants_only_through_aws_services(view: StatementView, names: list[str]) -> bool:
+    """kms:CreateGrant conditioned on ``kms:GrantIsForAWSResource`` being true (AWS's documented form for
+    EBS, RDS, SageMaker ... volumes under a customer key): the grant can only be created by an AWS
+    service integration acting for the holder, not handed to an arbitrary principal."""
+    if any(n.lower() != "kms:creategrant" for n in names):
+        return False
+    return any(
+        c.base_operator == "bool" and not c.if_exists and c.set_qualifier is None
+        and c.key.lower() == "kms:grantisforawsresource"
+        and bool(c.values) and all(str(v).lower() == "true" for v in c.values)
+        for c in view.st.conditions
+    )
 
 
 @document_check(RULE, POLICY_KINDS)
