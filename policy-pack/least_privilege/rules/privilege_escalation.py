@@ -337,7 +337,8 @@ def _check_resource_policy_writes(ctx: RuleContext) -> None:
             if severity == Severity.MEDIUM and _grants_only_through_aws_services(v, names):
                 ctx.add(RULE.id, Severity.LOW,
                         f"{v.label}: {list_text(names)} {where} only for AWS services that use the key on "
-                        "the holder's behalf (kms:GrantIsForAWSResource is true): allowed.", v, names[0], shown)
+                        "the holder's behalf (kms:GrantIsForAWSResource is true): allowed.",
+                        v, names[0], shown)
                 continue
             if delegated:
                 ctx.add(RULE.id, Severity.LOW,
