@@ -82,6 +82,12 @@ def test_for_all_values_on_a_multi_valued_key_needs_a_null_check() -> None:
     assert pitfalls(check_identity_policy(allow(other, "kms:Decrypt", KEY)))
 
 
+def test_for_all_values_on_a_key_never_in_the_request_is_always_true() -> None:
+    cond = {"ForAllValues:StringEquals": {"aws:RequestedTagKeys": ["team"]}}  # not a global key
+    f = only(check_identity_policy(allow(cond)))
+    assert f.severity == Severity.HIGH and "always true" in f.message
+
+
 def test_tag_keys_idiom_without_a_null_check_is_a_note() -> None:
     # "Only these tag keys may be set": a request setting no tags keeps to it; reported low, not blocking.
     tags = {"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost-center"]}}

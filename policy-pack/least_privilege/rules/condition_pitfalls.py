@@ -156,14 +156,14 @@ def _mfa(view: StatementView, cond: Condition) -> tuple[Severity, str] | None:
 
 
 def _judge(view: StatementView, ctx: RuleContext, cond: Condition) -> tuple[Severity, str] | None:
-    if cond.set_qualifier == "forallvalues":
-        return _for_all_values(view, cond)
-    if mfa_false(cond):
-        return _mfa(view, cond)
     never = _never_present(view, cond)
     if never is not None:
         severity, effect = _constant_effect(view, absent_result(cond))
         return severity, f"{never}, {effect}"
+    if cond.set_qualifier == "forallvalues":
+        return _for_all_values(view, cond)
+    if mfa_false(cond):
+        return _mfa(view, cond)
     mismatch = type_mismatch(cond)
     if mismatch is not None:
         severity, effect = _constant_effect(view, is_negated(cond))
