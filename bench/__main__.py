@@ -4,7 +4,7 @@ Sections run one after another (never in parallel: this is a 2-core machine and 
 interfere), each guarded so one failing section is reported and the others still run:
  1. corpora -> bench/out/documents.json (managed, generated from a fixed seed, worst cases);
  2. per document, first visit: each tool in a fresh process per corpus, every document once;
- 3. per document, steady state: warm-up pass, then every document again; ours with its result caches
+ 3. per document, steady state: in the same process, every document again; ours with its result caches
     cleared before each timed call (bench/timing.py says exactly what each protocol is);
  4. the findings comparison on the managed policies (bench/out/findings-diff.md);
  5. end to end: the lint command line over all managed policies as files, and the peers over the same
@@ -104,10 +104,11 @@ def ensure_peers_venv() -> Path:
     return PEERS_PY
 
 
-def peer_documents(documents: Path, tool: str, corpus: str, protocol: str) -> dict[str, Any]:
-    """One peer on one corpus under one protocol, in a fresh process of the peers' venv."""
+def peer_documents(documents: Path, tool: str, corpus: str) -> dict[str, Any]:
+    """One peer on one corpus under both protocols, in a fresh process of the peers' venv."""
+    log(f"{tool}, {corpus}")
     proc = subprocess.run(
-        [str(PEERS_PY), str(BENCH / "peers.py"), "documents", str(documents), tool, corpus, protocol],
+        [str(PEERS_PY), str(BENCH / "peers.py"), "documents", str(documents), tool, corpus, "both"],
         capture_output=True,
         text=True,
         check=True,
@@ -121,24 +122,22 @@ def peer_documents(documents: Path, tool: str, corpus: str, protocol: str) -> di
 def per_document(
     all_docs: dict[str, list[corpora.Doc]], documents: Path, with_peers: bool
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, Any]]:
-    """{protocol: {tool: {doc id: result}}} for both protocols, and extras (versions, our import time)."""
+    """{protocol: {tool: {doc id: result}}} for both protocols, and extras (versions, our import time).
+    Each tool runs in a fresh process per corpus: its first pass is the first visit, then the steady
+    state (bench/timing.py)."""
     results: dict[str, dict[str, dict[str, Any]]] = {"first_visit": {}, "steady": {}}
     extras: dict[str, Any] = {"versions": {}, "import_ms": {}}
-    for corpus, docs in all_docs.items():
-        log(f"first visit, ours, {corpus}")
-        fresh = ours.first_visit(documents, corpus)
-        results["first_visit"].setdefault("ours", {}).update(fresh["results"])
-        extras["import_ms"][corpus] = round(fresh["import_ms"], 1)
-        log(f"steady state, ours, {corpus}")
-        results["steady"].setdefault("ours", {}).update(ours.steady(docs))
-        if not with_peers:
-            continue
-        for tool in PEERS:
-            for protocol, key in (("first-visit", "first_visit"), ("steady", "steady")):
-                log(f"{protocol}, {tool}, {corpus}")
-                answer = peer_documents(documents, tool, corpus, protocol)
-                results[key].setdefault(tool, {}).update(answer["results"])
-                extras["versions"][tool] = answer["version"]
+    for corpus in all_docs:
+        log(f"ours, {corpus}")
+        answer = ours.per_document(documents, corpus)
+        extras["import_ms"][corpus] = round(answer["import_ms"], 1)
+        for tool, run in [("ours", answer)] + [
+            (tool, peer_documents(documents, tool, corpus)) for tool in (PEERS if with_peers else ())
+        ]:
+            for protocol in ("first_visit", "steady"):
+                results[protocol].setdefault(tool, {}).update(run[protocol])
+            if tool != "ours":
+                extras["versions"][tool] = run["version"]
     return results, extras
 
 

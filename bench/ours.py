@@ -2,9 +2,9 @@
 
 The entry point timed is ``check_identity_policy`` on the document's JSON text (what the pack and the
 offline check call for every policy document), so parsing is included, as it is for the peers.
-Steady state clears the engine's result caches (``least_privilege.caches.clear_result_caches``)
-before every timed call; first visit runs in a fresh interpreter per corpus (``python -m bench.ours
-first-visit``), with the import timed separately.
+Both protocols run in a fresh interpreter per corpus (``python -m bench.ours documents``), the import
+timed separately; steady state clears the engine's result caches
+(``least_privilege.caches.clear_result_caches``) before every timed call.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ def steady(docs: list[Doc]) -> dict[str, dict[str, Any]]:
     return timing.steady(_runner(), ((d.id, d.text) for d in docs), reset=clear_result_caches)
 
 
-def first_visit(documents: Path, corpus: str) -> dict[str, Any]:
-    """First visit of every document of ``corpus`` (from the shared documents file) in a fresh
-    interpreter: {"import_ms", "results": {doc id: {"ms", "findings", "error", "runs"}}}."""
+def per_document(documents: Path, corpus: str) -> dict[str, Any]:
+    """Both protocols on every document of ``corpus`` (from the shared documents file) in a fresh
+    interpreter: {"import_ms", "first_visit": {doc id: result}, "steady": {doc id: result}}."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.ours", "first-visit", str(documents), corpus],
+        [sys.executable, "-m", "bench.ours", "documents", str(documents), corpus],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -53,13 +53,15 @@ def first_visit(documents: Path, corpus: str) -> dict[str, Any]:
     return result
 
 
-def _first_visit_main(documents: str, corpus: str) -> int:
+def _documents_main(documents: str, corpus: str) -> int:
     start = time.perf_counter_ns()
     run = _runner()
     import_ms = (time.perf_counter_ns() - start) / 1e6
+    from least_privilege.caches import clear_result_caches
+
     docs = [(d["id"], d["text"]) for d in json.loads(Path(documents).read_text(encoding="utf-8"))
             if d["corpus"] == corpus]
-    json.dump({"import_ms": import_ms, "results": timing.first_visit(run, docs)}, sys.stdout)
+    json.dump({"import_ms": import_ms, **timing.both(run, docs, reset=clear_result_caches)}, sys.stdout)
     return 0
 
 
@@ -91,7 +93,7 @@ def cold_lint_ms(doc: Doc, runs: int = 5) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "first-visit":
-        sys.exit(_first_visit_main(sys.argv[2], sys.argv[3]))
-    print("usage: python -m bench.ours first-visit DOCUMENTS.json CORPUS", file=sys.stderr)
+    if len(sys.argv) == 4 and sys.argv[1] == "documents":
+        sys.exit(_documents_main(sys.argv[2], sys.argv[3]))
+    print("usage: python -m bench.ours documents DOCUMENTS.json CORPUS", file=sys.stderr)
     sys.exit(2)

@@ -3,8 +3,8 @@
 Run as a script by the peers' own interpreter, never imported by the project (the peers pull in
 boto3/policy_sentry and must stay benchmark-only). Stdlib, the two peers and bench/timing.py only.
 
-    peers.py documents TOOL CORPUS PROTOCOL   per-document times (protocol: first-visit | steady), JSON
-                                              on stdout; one fresh process per tool, corpus and protocol
+    peers.py documents FILE TOOL CORPUS both  per-document times under both protocols (first visit, then
+                                              steady state, in one fresh process), JSON on stdout
     peers.py files TOOL FILE...               end to end: read and analyse every file, print the
                                               findings as JSON (what the lint CLI does for ours)
 
@@ -65,16 +65,12 @@ def _warn_slow(doc_id: str, ms: float) -> None:
     print(f"peers: {ms / 1000:.1f}s on {doc_id}", file=sys.stderr, flush=True)
 
 
-def documents(src: str, tool: str, corpus: str, protocol: str) -> int:
+def documents(src: str, tool: str, corpus: str) -> int:
     logging.disable(logging.CRITICAL)  # cloudsplaining logs a warning per NotResource statement
     with open(src, encoding="utf-8") as fh:
         docs = [(d["id"], d["text"]) for d in json.load(fh) if d["corpus"] == corpus]
-    run = TOOLS[tool]()
-    if protocol == "first-visit":
-        results = timing.first_visit(run, docs)
-    else:
-        results = timing.steady(run, docs, on_slow=_warn_slow)
-    json.dump({"version": metadata.version(tool), "results": results}, sys.stdout)
+    results = timing.both(TOOLS[tool](), docs, on_slow=_warn_slow)
+    json.dump({"version": metadata.version(tool), **results}, sys.stdout)
     return 0
 
 
@@ -94,8 +90,8 @@ def files(tool: str, paths: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 6 and argv[1] == "documents" and argv[5] in ("first-visit", "steady"):
-        return documents(argv[2], argv[3], argv[4], argv[5])
+    if len(argv) == 6 and argv[1] == "documents" and argv[5] == "both" and argv[3] in TOOLS:
+        return documents(argv[2], argv[3], argv[4])
     if len(argv) >= 4 and argv[1] == "files" and argv[2] in TOOLS:
         return files(argv[2], argv[3:])
     print(__doc__, file=sys.stderr)

@@ -156,6 +156,8 @@ class StatementView:
     not_resource: bool
     star: tuple[tuple[str, str], ...]  # (resource as written, why it is effectively *)
     implicit: bool = False  # (also) the resource the policy is attached to
+    # The Action entries as written, without unknown ones (see written_actions); None: not worked out.
+    written: tuple[str, ...] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -216,7 +218,12 @@ def statement_view(st: Statement, kind: str = IDENTITY) -> StatementView:
             if reason is not None:
                 star.append((r, reason))
     return StatementView(st, statement_action_set(st), tuple(resources), opaque, not_resource, tuple(star),
-                         implicit)
+                         implicit, _known_written(st))
+
+
+def _known_written(st: Statement) -> tuple[str, ...]:
+    raw = st.actions if st.actions is not None else ()
+    return tuple(a for a in raw if isinstance(a, str) and not has_unknown(a))
 
 
 def is_star_reach(resource: str) -> bool:
@@ -438,8 +445,8 @@ def list_text(items: Iterable[str], limit: int = 6) -> str:
 
 
 def written_actions(view: StatementView) -> list[str]:
-    raw = view.st.actions if view.st.actions is not None else ()
-    return [a for a in raw if isinstance(a, str) and not has_unknown(a)]
+    """The statement's Action entries as written, without unknown ones (worked out once per view)."""
+    return list(view.written if view.written is not None else _known_written(view.st))
 
 
 @lru_cache(maxsize=65536)

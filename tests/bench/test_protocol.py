@@ -96,14 +96,31 @@ def test_our_steady_state_is_never_served_from_the_document_cache() -> None:
     assert any(f["rule"] == "iam-no-wildcard-resources" for f in result["one"]["findings"])
 
 
-def test_first_visit_runs_in_a_fresh_interpreter(tmp_path: Path) -> None:
+def test_both_protocols_run_in_a_fresh_interpreter(tmp_path: Path) -> None:
     documents = tmp_path / "documents.json"
     documents.write_text(json.dumps([Doc("one", "managed", WILDCARD).to_dict(),
                                      Doc("other", "generated", SCOPED).to_dict()]))
-    result = ours.first_visit(documents, "managed")
-    assert set(result["results"]) == {"one"}
+    result = ours.per_document(documents, "managed")
+    assert set(result["first_visit"]) == set(result["steady"]) == {"one"}
     assert result["import_ms"] > 0
-    assert result["results"]["one"]["runs"] == 1
+    assert result["first_visit"]["one"]["runs"] == 1 and result["steady"]["one"]["runs"] == 2
+    assert result["first_visit"]["one"]["findings"] == result["steady"]["one"]["findings"]
+
+
+def test_both_takes_the_first_pass_as_the_first_visit_and_resets_before_each_timed_call() -> None:
+    calls: list[str] = []
+    result = timing.both(lambda text: calls.append(text) or [], [("a", "A"), ("b", "B")],
+                         reset=lambda: calls.append("reset"))
+    assert calls == ["A", "B", "reset", "A", "reset", "B"]
+    assert all(r["runs"] == 1 for r in result["first_visit"].values())
+    assert all(r["runs"] == 2 for r in result["steady"].values())
+
+
+def test_a_document_slower_than_the_limit_is_not_run_twice() -> None:
+    calls: list[str] = []
+    result = timing.both(lambda text: calls.append(text) or [], [("a", "A")], slow_ms=-1.0)
+    assert calls == ["A"]
+    assert result["steady"]["a"] is result["first_visit"]["a"]
 
 
 def test_end_to_end_alternates_tools_and_runs_the_real_commands(
@@ -179,4 +196,4 @@ def test_summary_json_names_each_figure_and_judges_the_targets() -> None:
 def test_peer_runner_reads_the_shared_timing_module() -> None:
     """bench/peers.py runs outside the project (the peers' venv) and must import nothing of it."""
     proc = subprocess.run([sys.executable, "-I", str(endtoend.PEERS_SCRIPT)], capture_output=True, text=True)
-    assert proc.returncode == 2 and "documents TOOL CORPUS PROTOCOL" in proc.stderr
+    assert proc.returncode == 2 and "documents FILE TOOL CORPUS both" in proc.stderr
