@@ -21,7 +21,7 @@ python-version:
 
 # A virtualenv made by another interpreter (another version or install) is rebuilt from scratch, so
 # switching Python never keeps reusing a broken environment. Rebuilding removes its stamp, which makes
-# the install rules below run again.
+# the install rules below run again (they wait for this step, also under `make -j`).
 venvs: python-version
 	@want="$$($(PYTHON) -c 'import sys; print(sys.version.split()[0], sys.base_prefix)')"; \
 	for dir in $(VENV_DIRS); do \
@@ -38,7 +38,7 @@ venvs: python-version
 
 # The project venv. The project's packages (shared, pipeline, and the pack's least_privilege engine)
 # are used in place: a .pth file puts the checkout and policy-pack/ on the venv's path.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt | venvs
 	@echo "==> installing requirements-dev.txt into .venv (pip lists each package; the first time takes a few minutes)"
 	$(PY) $(PIP) -r requirements-dev.txt
 	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/policy-pack" > "$$($(PY) -c 'import site; print(site.getsitepackages()[0])')/_ai_data_processing_dev.pth"
@@ -46,7 +46,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 # The pack's own virtualenv, built only from its requirements.txt, as `pulumi install` inside policy-pack/
 # would build it (the CLI never installs a local pack's dependencies by itself).
-$(PSTAMP): policy-pack/requirements.txt
+$(PSTAMP): policy-pack/requirements.txt | venvs
 	@echo "==> installing policy-pack/requirements.txt into policy-pack/venv"
 	$(PACKPY) $(PIP) -r policy-pack/requirements.txt
 	touch $@

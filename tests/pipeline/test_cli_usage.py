@@ -176,12 +176,15 @@ def _start_matrix_with_server() -> tuple[subprocess.Popen[str], int]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job inherits SIGINT ignored (and the command rightly respects that);
+        # the child gets the default disposition a terminal user's command has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         servers = [c for c in _children(proc.pid) if "moto_aws" in Path(f"/proc/{c}/cmdline").read_text()]
         if servers:
-            time.sleep(1.0)  # let it reach the point where it serves the matrix
+            time.sleep(0.5)  # let it reach the point where it serves the matrix
             return proc, servers[0]
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
