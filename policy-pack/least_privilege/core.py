@@ -470,20 +470,26 @@ def action_fits(info: ActionInfo, resource: str) -> bool:
 @lru_cache(maxsize=16384)
 def resource_fitter(resource: str) -> Callable[[ActionInfo], bool]:
     """``action_fits`` with the resource fixed: what depends only on the resource is worked out once,
-    for rules that try one resource against many actions."""
+    and the answer once per set of ARN templates, for rules that try one resource against many actions."""
     if has_unknown(resource):
         return lambda info: True
     literal_star = matches_literal_star(resource)
     any_resource = resource == "*"
-    if "*" in resource or "?" in resource or "${" in resource:
-        # A wildcard resource is usually tried against many actions of a service (``ec2:*`` on
-        # ``arn:aws:ec2:*:*:instance/*``): fit it to all the service's templates in one pass.
-        def fits_templates(info: ActionInfo) -> bool:
-            templates = template_set(service_templates(info.service))
-            return bool(fitting_templates(resource, templates) & templates.mask(info.arn_formats))
-    else:
-        def fits_templates(info: ActionInfo) -> bool:
-            return fits_any_format(resource, info.arn_formats)
+    wildcard = "*" in resource or "?" in resource or "${" in resource
+    by_formats: dict[tuple[str, ...], bool] = {}
+
+    def fits_templates(info: ActionInfo) -> bool:
+        found = by_formats.get(info.arn_formats)
+        if found is None:
+            if wildcard:
+                # A wildcard resource is usually tried against many actions of a service (``ec2:*`` on
+                # ``arn:aws:ec2:*:*:instance/*``): fit it to all the service's templates in one pass.
+                templates = template_set(service_templates(info.service))
+                found = bool(fitting_templates(resource, templates) & templates.mask(info.arn_formats))
+            else:
+                found = fits_any_format(resource, info.arn_formats)
+            by_formats[info.arn_formats] = found
+        return found
 
     def fits(info: ActionInfo) -> bool:
         if info.accepts_only_star:

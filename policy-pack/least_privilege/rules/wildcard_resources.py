@@ -69,8 +69,7 @@ def _wildcard_split(
     """(scopable actions the resource fits, star-only action names) for one pattern on one star resource."""
     scopable, star_only = _pattern_split(pattern)
     if resource != "*":  # every scopable action fits "*"
-        fits = resource_fitter(resource)
-        scopable = tuple(i for i in scopable if fits(i))
+        scopable = tuple(filter(resource_fitter(resource), scopable))
     return scopable, (star_only if literal or resource.startswith("*") else ())
 
 
@@ -96,6 +95,7 @@ def _rule_wildcard_resources(view: StatementView, ctx: RuleContext) -> None:
     if not view.star:
         return
     acts = view.actions
+    lowered = [(written, written.strip().lower()) for written in written_actions(view)]
     for resource, reason in view.star:
         literal = resource == "*" or resource.startswith("NotResource")
         if acts.symbolic:
@@ -107,9 +107,9 @@ def _rule_wildcard_resources(view: StatementView, ctx: RuleContext) -> None:
             continue
         star_parts: list[tuple[str, ...]] = []
         entries: list[tuple[str, tuple[ActionInfo, ...]]] = []
-        for written in written_actions(view):
-            fit_resource = "*" if resource.startswith("NotResource") else resource
-            scopable, star_names = _wildcard_split(written.strip().lower(), fit_resource, literal)
+        fit_resource = "*" if resource.startswith("NotResource") else resource
+        for written, pattern in lowered:
+            scopable, star_names = _wildcard_split(pattern, fit_resource, literal)
             if star_names:
                 star_parts.append(star_names)
             if scopable:
