@@ -372,13 +372,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         stacks = parse_stacks(args.stack, args.project_dir)
         if args.live:
-            from pipeline.preview.live import live_check_stacks
+            from pipeline.preview.live import live_check_each_stack
 
-            reports = live_check_stacks(stacks, project_dir=args.project_dir)
+            results = live_check_each_stack(stacks, project_dir=args.project_dir)
         else:
             results = check_each_stack(stacks, project_dir=args.project_dir)
-            reports = [r for r in results if isinstance(r, StackReport)]
-            failures = [r for r in results if isinstance(r, StackFailure)]
+        reports = [r for r in results if isinstance(r, StackReport)]
+        failures = [r for r in results if isinstance(r, StackFailure)]
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -30,7 +30,7 @@ from typing import Any
 from pipeline import ROOT
 from pipeline.errors import ConfigurationError, LiveError
 from pipeline.preview.packclient import CANT_RUN_PREFIX, load_pack_config
-from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackReport, Violation, role_of
+from pipeline.preview.verdict import PREVIEW_VERIFIABLE_POLICY, StackFailure, StackReport, Violation, role_of
 from pipeline.program import run_program
 from pipeline.recording import RecordedResource
 from pipeline.reviewed_exceptions import summarize
@@ -284,11 +284,20 @@ def live_check_stack(stack: str, *, project_dir: Path = ROOT) -> StackReport:
     )
 
 
-def live_check_stacks(stacks: Sequence[str], *, project_dir: Path = ROOT) -> list[StackReport]:
-    """`live_check_stack` for each stack, in order (the CLI serialises on the local backend anyway)."""
+def live_check_each_stack(
+    stacks: Sequence[str], *, project_dir: Path = ROOT
+) -> list[StackReport | StackFailure]:
+    """`live_check_stack` for each stack, in order (the CLI serialises on the local backend anyway); a
+    stack that cannot be previewed becomes a `StackFailure`, the others still get their report."""
     if pulumi_cli() is None:
         raise LiveError(
             "--live needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/); "
             "the offline check (without --live) needs nothing else"
         )
-    return [live_check_stack(stack, project_dir=project_dir) for stack in stacks]
+    results: list[StackReport | StackFailure] = []
+    for stack in stacks:
+        try:
+            results.append(live_check_stack(stack, project_dir=project_dir))
+        except (ConfigurationError, LiveError) as exc:
+            results.append(StackFailure(stack, exc))
+    return results
