@@ -520,6 +520,8 @@ def _run_isolated(
     except SystemExit as exc:
         raise ProgramError(f"the program for stack '{stack}' exited ({exc.code})") from exc
     except BaseException as exc:
+        if not isinstance(exc, Exception):  # Ctrl-C or a signal (console.Interrupted): not a program bug
+            raise
         if _is_config_error(exc):
             raise ConfigurationError(f"stack '{stack}': {exc}") from exc
         raise ProgramError(f"the program failed for stack '{stack}': {_describe(exc)}") from exc

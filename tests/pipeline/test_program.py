@@ -120,6 +120,22 @@ def test_program_crash_is_a_program_error_without_traceback(tmp_path: Path) -> N
         run_program("dev", preview=True, project_dir=tmp_path)
 
 
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "pipeline.console.Interrupted(15)"])
+def test_an_interrupt_during_the_program_is_not_a_program_error(tmp_path: Path, raised: str) -> None:
+    """Ctrl-C or SIGTERM while the program runs stops the command; it is not reported as the program's fault
+    (which `check --stack all` would note and then go on with the next stack)."""
+    import pipeline.console
+
+    shutil.copy(FIXTURE / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(FIXTURE / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    (tmp_path / "prog").mkdir()
+    program = f"import pipeline.console\nraise {raised}\n"
+    (tmp_path / "prog" / "__main__.py").write_text(program, encoding="utf-8")
+    expected = KeyboardInterrupt if raised.startswith("Keyboard") else pipeline.console.Interrupted
+    with pytest.raises(expected):
+        run_program("dev", preview=True, project_dir=tmp_path)
+
+
 def test_program_error_carries_the_partial_run_and_the_cause(tmp_path: Path) -> None:
     """What was recorded before the failure (resources, invokes) and the program's own exception."""
     shutil.copy(FIXTURE / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
