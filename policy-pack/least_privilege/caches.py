@@ -31,6 +31,7 @@ CATALOG_CACHES: frozenset[str] = frozenset(
     {
         f"{_PACKAGE}.catalog.*",  # per-service catalog data, pattern expansion, condition-key look-ups
         f"{_PACKAGE}.lists.*",  # the hand-kept escalation and sensitive-action lists
+        f"{_PACKAGE}.conditions.*",  # condition-key types and the services that set each key
         f"{_PACKAGE}.managed_policies._snapshot",  # the bundled AWS managed-policy snapshot
         f"{_PACKAGE}.arn._template_info",  # compiled catalog ARN templates
         f"{_PACKAGE}.arn._template_token_seq",
