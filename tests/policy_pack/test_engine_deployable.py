@@ -97,7 +97,13 @@ def test_trust_policy_quota_is_configurable() -> None:
 
 @pytest.mark.parametrize(
     ("service", "limit", "unit"),
-    [("s3", 20480, "bytes"), ("kms", 32768, "bytes"), ("sqs", 8192, "bytes"), ("lambda", 20480, "bytes")],
+    [
+        ("s3", 20480, "bytes"),
+        ("kms", 32768, "bytes"),
+        ("sqs", 8192, "bytes"),
+        ("lambda", 20480, "bytes"),
+        ("sns", 30720, "bytes"),
+    ],
 )
 def test_resource_policy_quotas(service: str, limit: int, unit: str) -> None:
     statement = {

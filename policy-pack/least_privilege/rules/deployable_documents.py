@@ -12,6 +12,8 @@ so the caller names the container (``check_document_quotas``). Sources:
 * KMS key policy 32 KB (32,768 bytes): the PutKeyPolicy API reference.
 * SQS queue policy 8,192 bytes and 20 statements:
   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html
+* SNS topic policy 30 KB and 100 statements:
+  https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html
 * Lambda function policy 20 KB: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 * DynamoDB resource policy 20 KB, whitespace counted:
   https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutResourcePolicy.html
@@ -45,8 +47,8 @@ RULE = RuleInfo(
         "customer-managed policy over 6,144 characters, inline policies over the principal's quota "
         "(role 10,240, user 2,048, group 5,120; whitespace not counted), a trust policy over its quota "
         "(2,048 by default, trustPolicyQuota up to 4,096), resource policies over their service's quota "
-        "(S3 20 KB, KMS 32 KB, SQS 8,192 bytes and 20 statements, Lambda 20 KB, DynamoDB 20 KB), and Sid "
-        "values an IAM policy refuses (only letters and digits)."
+        "(S3 20 KB, KMS 32 KB, SQS 8,192 bytes and 20 statements, SNS 30 KB and 100 statements, "
+        "Lambda 20 KB, DynamoDB 20 KB), and Sid values an IAM policy refuses (only letters and digits)."
     ),
     default_severity=Severity.HIGH,
     remediation=(
@@ -90,6 +92,7 @@ RESOURCE_POLICY_QUOTAS: Final[Mapping[str, Quota]] = {
     "s3": Quota("S3 bucket policy size", 20 * 1024, "bytes"),
     "kms": Quota("KMS key policy size", 32 * 1024, "bytes"),
     "sqs": Quota("SQS queue policy size", 8192, "bytes", max_statements=20),
+    "sns": Quota("SNS topic policy size", 30 * 1024, "bytes", max_statements=100),
     "lambda": Quota("Lambda function policy size", 20 * 1024, "bytes"),
     "dynamodb": Quota("DynamoDB resource policy size", 20 * 1024, "bytes", counts_whitespace=True),
 }
