@@ -332,6 +332,8 @@ def _valid_value(family: str, value: object) -> bool:
     if is_unknown(value):
         return True
     text = str(value).strip().lower() if not isinstance(value, bool) else ("true" if value else "false")
+    if "${" in text:
+        return True  # a policy variable, substituted from the request
     if family == "numeric":
         try:
             float(text)

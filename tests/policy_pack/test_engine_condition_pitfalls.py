@@ -232,6 +232,7 @@ def test_operator_that_cannot_compare_the_key_type(
         # String operators compare the text of any value: usable, not a mismatch.
         {"StringEquals": {"aws:SecureTransport": "true", "aws:SourceIp": "203.0.113.5"}},
         {"NumericEquals": {"aws:PrincipalAccount": "111111111111"}},
+        {"DateGreaterThan": {"aws:CurrentTime": "${aws:TokenIssueTime}"}},  # a policy variable
     ],
 )
 def test_operators_of_the_right_type_pass(condition: dict[str, Any]) -> None:
