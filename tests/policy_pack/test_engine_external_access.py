@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from least_privilege.analysis import (
     Settings,
     check_identity_policy,
@@ -148,3 +150,32 @@ def test_trusted_accounts_config_is_validated_naming_the_key() -> None:
 
 def test_rule_is_high_by_default() -> None:
     assert RULES[EXTERNAL_ACCESS].default_severity == Severity.HIGH
+
+
+_ACCOUNTS = st.sampled_from([OWN, OTHER, PARTNER, "444444444444"])
+_SPELLINGS = st.sampled_from(
+    [
+        "{a}",
+        "arn:aws:iam::{a}:root",
+        "arn:aws:iam::{a}:role/etl",
+        "arn:aws:iam::{a}:role/path/to/etl",
+        "arn:aws:iam::{a}:user/alice",
+        "arn:aws:sts::{a}:assumed-role/etl/s",
+        "arn:aws-cn:iam::{a}:root",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_ACCOUNTS, _SPELLINGS), min_size=1, max_size=4),
+    st.frozensets(st.sampled_from([PARTNER, "444444444444"])),
+)
+def test_a_finding_exactly_for_each_account_outside_the_zone_of_trust(
+    principals: list[tuple[str, str]], trusted: frozenset[str]
+) -> None:
+    document = policy({"AWS": [spelling.format(a=account) for account, spelling in principals]})
+    findings = external(check_resource_policy(document, Settings(account_id=OWN, trusted_accounts=trusted)))
+    expected = {account for account, _ in principals} - {OWN} - trusted
+    reported = {a for f in findings for a in (OTHER, PARTNER, "444444444444") if f"account {a}" in f.message}
+    assert reported == expected and len(findings) == len(expected)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from least_privilege.analysis import Settings, check_resource_policy, check_trust_policy
 from least_privilege.findings import TRUST_POLICY, Finding, Severity
 
@@ -168,3 +170,22 @@ def test_cross_account_root_guarded_by_a_wildcard_org_is_high() -> None:
     }
     (f,) = trust_findings(check_trust_policy(root, Settings(account_id="111111111111")))
     assert f.severity == Severity.HIGH and "narrows nothing" in f.message
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_NAME, _NAME, st.sampled_from(["*", "ref:refs/heads/*", "environment:*", "pull_request", "*:*"]))
+def test_a_pinned_owner_is_never_all_of_github(owner: str, repo: str, rest: str) -> None:
+    sub = f"repo:{owner}/{repo}:{rest}"
+    assert not any(f.severity == Severity.CRITICAL for f in check_trust_policy(github("StringLike", sub)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_NAME, st.integers(min_value=0, max_value=40), st.sampled_from(["*", "?", "*/*", "?*"]))
+def test_a_wildcard_before_the_owner_ends_is_all_of_github(owner: str, cut: int, wildcard: str) -> None:
+    head = f"repo:{owner}"[:cut]  # anywhere before the "/" that ends the owner
+    sub = f"{head}{wildcard}{'' if wildcard.endswith('/*') else '/ml:*'}"
+    findings = trust_findings(check_trust_policy(github("StringLike", sub)))
+    assert any(f.severity == Severity.CRITICAL for f in findings), sub
