@@ -7,8 +7,9 @@ engine does (`packclient`), and turn the diagnostics into a `StackReport` (`repo
 A check fails on any mandatory violation. It also fails on "can't run policy ... during preview"
 advisories when the stack's pack config makes `iam-preview-verifiable` mandatory: that advisory is
 how the SDK reports a policy that could not see a value at preview, and the real CLI lets it pass.
-When such advisories occur, the update-mode resources (outputs known) are analysed too, so the report
-shows what `pulumi up` would block, before anything is deployed.
+When such advisories occur, or any input was unknown at preview (a document built with `.apply` over
+an output: the pack judges only the known parts), the update-mode resources (outputs known) are
+analysed too, so the report shows what `pulumi up` would block, before anything is deployed.
 
 Speed: all pack processes start first and boot in parallel while the programs run in this process
 (pulumi_aws is imported once); the RPCs of the stacks then run concurrently.
@@ -47,7 +48,7 @@ from pipeline.preview.verdict import (
     role_of,
 )
 from pipeline.program import run_program
-from pipeline.recording import STACK_TYPE, ProgramRun, RecordedResource
+from pipeline.recording import STACK_TYPE, UNKNOWN, ProgramRun, RecordedResource
 from pipeline.reviewed_exceptions import stack_exceptions, summarize
 from pipeline.stackconfig import Project, load_project, load_stack_config, require_stacks
 from pipeline.yamlfile import load_yaml
@@ -137,6 +138,22 @@ def _analyze(job: _StackJob, pack: PolicyPackProcess, run: ProgramRun) -> list[D
     _configure(job, pack)
     providers = _providers(run)
     return pack.analyze(run.resources, providers) + pack.analyze_stack(run.resources, providers)
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return UNKNOWN in value
+    if isinstance(value, Mapping):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+def _has_unknown_inputs(run: ProgramRun) -> bool:
+    """Whether any input was unknown at preview: the pack judged only the known parts, so `pulumi up`
+    (which analyses again with every value known) may block what the preview let through."""
+    return any(_contains_unknown(r.inputs) for r in run.resources)
 
 
 def _analyze_update(job: _StackJob, pack_dir: Path) -> None:
@@ -238,7 +255,7 @@ def check_each_stack(
             assert job.preview is not None
             job.diagnostics = _analyze(job, job.pack, job.preview)
             job.pack.close()
-            if any(d.cant_run for d in job.diagnostics):
+            if any(d.cant_run for d in job.diagnostics) or _has_unknown_inputs(job.preview):
                 _analyze_update(job, pack_dir)
 
         ready = [job for job in jobs if job.stack not in failures]

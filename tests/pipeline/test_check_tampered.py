@@ -177,3 +177,25 @@ def test_stack_policy_config_reaches_the_pack(tmp_path: Path) -> None:
     report = check_stack("dev", project_dir=project)
     (failure,) = [v for v in report.mandatory_failures if v.policy == "fx-max-roles"]
     assert failure.message == "1 roles > 0.0"  # the engine sends config numbers as floats (Struct)
+
+
+def test_document_unknown_at_preview_is_judged_as_up_would_judge_it(tmp_path: Path) -> None:
+    """The real pack never yields "can't run" (it judges the known parts), so an over-broad document
+    built from an output must still be judged with its update-mode value, as `pulumi up` would."""
+    project = tmp_path / "mini"
+    shutil.copytree(MINI, project, ignore=shutil.ignore_patterns("policy-pack"))
+    shutil.copytree(
+        ROOT / "policy-pack", project / "policy-pack", ignore=shutil.ignore_patterns("venv", "__pycache__")
+    )
+    (project / "policy-pack" / "venv").symlink_to(ROOT / "policy-pack" / "venv")
+    dev = json.loads((ROOT / "policy-pack" / "config" / "dev.json").read_text(encoding="utf-8"))
+    (project / "policy-pack" / "config" / "dev.json").write_text(json.dumps(dev), encoding="utf-8")
+    stack = BASE.replace("[s3:GetObject]", "['s3:*']") + "  mini:unknownPolicy: true\n"
+    (project / "Pulumi.dev.yaml").write_text(stack, encoding="utf-8")
+
+    report = check_stack("dev", project_dir=project)
+
+    wildcard = [v for v in report.mandatory_failures if v.policy == "iam-no-wildcard-actions"]
+    assert wildcard and all(v.phase == "update" for v in wildcard)
+    assert "s3:*" in wildcard[0].message
+    assert not report.passed and report.exit_code == 1
