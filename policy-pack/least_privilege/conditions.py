@@ -305,9 +305,26 @@ def key_is_known(key: str) -> bool | None:
 @cache
 def _services_using(key_lower: str) -> tuple[str, ...]:
     """Services whose catalog lists this key (a key may be used by other services, e.g. iam: keys in
-    sts); scanned only for keys the owning service does not list."""
+    sts); scanned only for keys the owning service does not list, and only in the service files that
+    mention the key's prefix at all."""
     service = key_lower.partition(":")[0]
-    return tuple(s for s in sorted(all_services()) if s != service and _lookup(s, key_lower) is not None)
+    return tuple(s for s in _services_mentioning(service)
+                 if s != service and _lookup(s, key_lower) is not None)
+
+
+@cache
+def _services_mentioning(prefix: str) -> tuple[str, ...]:
+    """Services whose condition-key file names a key of ``prefix`` (a text search: no JSON parsed)."""
+    needle = f'"{prefix}:'
+    out = []
+    for service in sorted(all_services()):
+        try:
+            text = (_DATA_DIR / "conditionKeys" / f"{service}.json").read_text(encoding="utf-8").lower()
+        except FileNotFoundError:
+            continue
+        if needle in text:
+            out.append(service)
+    return tuple(out)
 
 
 def key_in_service_context(key: str, service: str) -> bool:

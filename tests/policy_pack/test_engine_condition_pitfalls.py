@@ -424,3 +424,9 @@ def test_no_condition_in_aws_managed_policies_uses_an_unknown_global_key() -> No
                         unknown.add(key)
     assert unknown == set()
     assert all(k == k.lower() and k.startswith("aws:") for k in GLOBAL_KEYS)
+
+
+@pytest.mark.parametrize("key", ["ec2:osuser", "iot:jobid", "identitystore:GroupId", "iam:ResourceTag/team"])
+def test_keys_another_service_defines_are_known(key: str) -> None:
+    # ec2:osuser is listed by ec2-instance-connect, not by ec2: known all the same.
+    assert key_is_known(key) is True
