@@ -7,6 +7,7 @@ installs a local policy pack's dependencies; a missing pack virtualenv is a clea
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -118,3 +119,46 @@ def test_a_fresh_clone_previews_after_pulumi_install(tmp_path: Path) -> None:
     except LiveError as exc:  # e.g. the AWS provider plugin cannot be downloaded here
         pytest.skip(f"pulumi preview could not run here: {exc}")
     assert report.passed, [v.message for v in report.mandatory_failures]
+
+
+def _fake_pulumi_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `pulumi` on PATH that must never run: the pack's virtualenv is checked before any CLI call."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text("#!/bin/sh\necho 'pulumi must not be called' >&2\nexit 99\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
+
+
+def test_local_up_stops_on_a_missing_pack_virtualenv(
+    project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.emulator.local import local_up
+
+    (project_copy / "policy-pack" / "venv").unlink()
+    _fake_pulumi_on_path(tmp_path, monkeypatch)
+    assert local_up("local", project_dir=project_copy) == 2
+    err = capsys.readouterr().err
+    venv = project_copy / "policy-pack" / "venv"
+    assert f"local-up: the policy pack's virtualenv {venv} does not exist" in err
+    assert "pulumi must not be called" not in err
+
+
+def test_promote_stops_on_a_missing_pack_virtualenv(
+    project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.promotion import promote as promote_mod
+    from pipeline.promotion.paths import ProjectPaths
+
+    (project_copy / "policy-pack" / "venv").unlink()
+    _fake_pulumi_on_path(tmp_path, monkeypatch)
+    monkeypatch.setattr(promote_mod, "cli_available", lambda: True)
+    lines: list[str] = []
+    request = promote_mod.PromoteRequest(
+        target="dev", yes=True, commit="abc123", paths=ProjectPaths(project_dir=project_copy)
+    )
+    report = promote_mod.promote(request, emit=lines.append)
+    assert report.exit_code == 2
+    assert "policy-pack/venv does not exist" in (report.error or "") and "make setup" in (report.error or "")
