@@ -199,6 +199,7 @@ def _rule_privilege_escalation(ctx: RuleContext) -> None:
             # A wildcard in the role name reaches every role that matches, including administrator
             # roles created later under a matching name.
             found.append((Severity.HIGH, (action,), builtin))
+    _check_pass_role_without_service(profiles, on_star_all | on_pattern_all, ctx)
     if not found:
         return
 
@@ -271,6 +272,32 @@ def _rule_privilege_escalation(ctx: RuleContext) -> None:
             f"({list_text(ids, 8)}){cond}, through {list_text(key_actions, 8)}; remove those actions or "
             "scope them to specific ARNs.",
             labels[0] if labels else None, key_actions[0] if key_actions else None, resource))
+
+
+def _names_passed_to_service(view: StatementView) -> bool:
+    return any(condition_narrows(c, lambda key: key.lower() == "iam:passedtoservice")
+               for c in view.st.conditions)
+
+
+def _check_pass_role_without_service(profiles: list[tuple[StatementView, _Reach]],
+                                     reported_wider: set[str], ctx: RuleContext) -> None:
+    """iam:PassRole on named roles without ``iam:PassedToService``: the holder can hand those roles to
+    any service that accepts a role (a Lambda function or an instance it creates), not only to the job's
+    service. Wider grants (``*``, name patterns) are reported above at a higher severity."""
+    if "iam:passrole" in reported_wider:
+        return
+    for view, reach in profiles:
+        if "iam:passrole" not in reach.granted or _names_passed_to_service(view):
+            continue
+        resource = next((r for r in view.reach_resources if r != THIS_RESOURCE), None)
+        ctx.findings.append(Finding(
+            RULE.id, Severity.MEDIUM,
+            f"{view.label}: iam:PassRole on {resource or 'the named roles'} without an "
+            "iam:PassedToService condition lets the holder pass the role to any service that accepts a "
+            "role (for example a Lambda function or an EC2 instance it creates, which then acts with the "
+            "role's permissions). Add Condition StringEquals iam:PassedToService: <the job's service "
+            "principal>. See https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
+            view.label, "iam:PassRole", resource))
 
 
 # Permissions writes (action_classes): every Permissions-management action outside the identity
