@@ -298,33 +298,61 @@ def service_templates(service: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for formats in _resource_formats(service).values() for t in formats))
 
 
-@cache
-def _service_actions(service: str) -> Mapping[str, ActionInfo]:
-    """All actions of one service keyed by lower-case action name; loaded once per process."""
-    if service not in all_services():
-        return {}
-    tables = _service_tables(service)
-    formats = _resource_formats(service)
-    levels = [normalise_access_level(level) for level in tables.levels]
-    keys = tables.keys
-    out: dict[str, ActionInfo] = {}
-    rt_cache: dict[tuple[str, int], ResourceTypeRef] = {}
-    for name, level, types, action_keys in tables.actions:
+class _ServiceActions:
+    """One service's actions: their rows, each built into an ActionInfo on first look-up (a pattern
+    over every service, ``*:Get*``, needs only the names)."""
+
+    __slots__ = ("built", "formats", "keys", "levels", "refs", "rows", "service")
+
+    def __init__(self, service: str) -> None:
+        known = service in all_services()
+        tables = _service_tables(service) if known else _Tables([], [], [], [])
+        self.service = service
+        self.rows: Mapping[str, Any] = _action_rows(service) if known else {}
+        self.formats = _resource_formats(service) if known else {}
+        self.levels = [normalise_access_level(level) for level in tables.levels]
+        self.keys = tables.keys
+        self.refs: dict[tuple[str, int], ResourceTypeRef] = {}
+        self.built: dict[str, ActionInfo] = {}
+
+    def get(self, name: str) -> ActionInfo | None:
+        """The action named ``name`` (lower case), or None."""
+        info = self.built.get(name)
+        if info is None:
+            row = self.rows.get(name)
+            if row is None:
+                return None
+            info = self.built[name] = self._build(row)
+        return info
+
+    def _build(self, row: Any) -> ActionInfo:
+        name, level, types, action_keys = row
         refs = []
         for rt_name, required, _rt_keys in types:
-            ref = rt_cache.get((rt_name, required))
+            ref = self.refs.get((rt_name, required))
             if ref is None:
-                ref = ResourceTypeRef(rt_name, bool(required), formats.get(rt_name.lower(), ()))
-                rt_cache[(rt_name, required)] = ref
+                ref = ResourceTypeRef(rt_name, bool(required), self.formats.get(rt_name.lower(), ()))
+                self.refs[(rt_name, required)] = ref
             refs.append(ref)
-        out[name.lower()] = ActionInfo(
-            service=service,
+        return ActionInfo(
+            service=self.service,
             name=name,
-            access_level=levels[level],
+            access_level=self.levels[level],
             resource_types=tuple(refs),
-            condition_keys=tuple(keys[k] for k in action_keys),
+            condition_keys=tuple(self.keys[k] for k in action_keys),
         )
-    return out
+
+
+@lru_cache(maxsize=2048)
+def _service(service: str) -> _ServiceActions:
+    return _ServiceActions(service)
+
+
+@cache
+def _service_actions(service: str) -> Mapping[str, ActionInfo]:
+    """All actions of one service keyed by lower-case action name, in catalog order."""
+    actions = _service(service)
+    return {name: info for name in actions.rows if (info := actions.get(name)) is not None}
 
 
 def actions_for_service(service: str) -> tuple[ActionInfo, ...]:
@@ -339,7 +367,7 @@ def action_info(action: str) -> ActionInfo | None:
     service, sep, name = action.strip().partition(":")
     if not sep or not service or not name or "*" in action or "?" in action:
         return None
-    return _service_actions(service.lower()).get(name.lower())
+    return _service(service.lower()).get(name.lower())
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
@@ -382,14 +410,14 @@ def expand_action_pattern_lower(pattern: str) -> frozenset[str]:
     if _has_glob(name_part):
         name_re = None if name_part == "*" else _glob_regex(name_part)
         for svc in services:
-            names = _service_actions(svc).keys()
+            names = _service(svc).rows.keys()
             if name_re is None:
                 out.update(f"{svc}:{n}" for n in names)
             else:
                 out.update(f"{svc}:{n}" for n in names if name_re.fullmatch(n))
     else:
         for svc in services:
-            if name_part in _service_actions(svc):
+            if name_part in _service(svc).rows:
                 out.add(f"{svc}:{name_part}")
     return frozenset(out)
 
@@ -410,7 +438,7 @@ def expand_action_pattern(pattern: str) -> frozenset[str]:
 def info_for_lower(full_lower: str) -> ActionInfo | None:
     """Look-up by an already lower-cased ``service:action`` (hot path of the rules)."""
     service, _, name = full_lower.partition(":")
-    return _service_actions(service).get(name)
+    return _service(service).get(name)
 
 
 def _key_forms(keys: Any) -> tuple[frozenset[str], tuple[str, ...]]:
