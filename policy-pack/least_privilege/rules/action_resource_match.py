@@ -79,6 +79,8 @@ def _rule_action_resource_match(view: StatementView, ctx: RuleContext) -> None:
     """Grants that grant nothing: no resource fits any of the action's resource types."""
     if not view.st.is_allow or view.not_resource or view.opaque_resources or not view.resources:
         return
+    if "*" in view.resources:
+        return  # every action (and every action a pattern covers) can be granted on "*"
     resources = view.resources
     shown = ", ".join(resources)
     for written in written_actions(view):
