@@ -38,7 +38,8 @@ CLOUDSPLAINING_MAP: dict[str, frozenset[str]] = {
     "CredentialsExposure": frozenset({"iam-no-unconstrained-sensitive-access"}),
     "DataExfiltration": frozenset({"iam-no-unconstrained-sensitive-access"}),
     "ServiceWildcard": frozenset({"iam-no-wildcard-actions"}),
-    "InfrastructureModification": frozenset({"iam-no-wildcard-resources"}),
+    # Account guard rails and permissions writes on "*" are reported by the escalation rule.
+    "InfrastructureModification": frozenset({"iam-no-wildcard-resources", "iam-no-privilege-escalation"}),
 }
 
 
