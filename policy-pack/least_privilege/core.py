@@ -654,3 +654,37 @@ def apply_overrides(findings: list[Finding], settings: Settings) -> list[Finding
         out.append(Finding(f.rule, Severity.parse(sev), f.message, f.statement, f.action, f.resource)
                    if sev is not None else f)
     return out
+
+
+# Network plumbing AWS services create at run time (the elastic network interfaces of SageMaker, Lambda
+# and Batch jobs in VPC mode) cannot be named in advance; AWS documents confining it to one VPC or subnet
+# with these resource condition keys instead. Only these EC2 resource types count: a condition on the VPC
+# does not make "every instance in the VPC" a scoped grant.
+NETWORK_CONTAINER_KEYS = frozenset({"ec2:vpc", "ec2:subnet"})
+NETWORK_PLUMBING_TYPES = frozenset({"network-interface", "subnet", "security-group"})
+
+
+def _is_network_plumbing(resource: str) -> bool:
+    parts = resource.split(":", 5)
+    return (len(parts) == 6 and parts[2] == "ec2" and re.fullmatch(r"\d{12}", parts[4]) is not None
+            and parts[5].split("/", 1)[0] in NETWORK_PLUMBING_TYPES)
+
+
+def network_container(view: StatementView, actions: Iterable[str], resource: str) -> Condition | None:
+    """The condition confining ``actions`` on ``resource`` (an ENI, subnet or security group of one
+    account) to one VPC or subnet: an exact StringEquals/ArnEquals on ``ec2:Vpc``/``ec2:Subnet``
+    (no IfExists, no set qualifier, no wildcard, no pitfall) that applies to every one of the actions."""
+    from .catalog import condition_key_applies
+
+    if not _is_network_plumbing(resource):
+        return None
+    names = [a.lower() for a in actions]
+    for cond in view.st.conditions:
+        key = cond.key.lower()
+        if (key in NETWORK_CONTAINER_KEYS and cond.base_operator in ("stringequals", "arnequals")
+                and not cond.if_exists and cond.set_qualifier is None and cond.values
+                and all(isinstance(v, str) and v and not any(ch in v for ch in "*?$") for v in cond.values)
+                and condition_pitfall(cond) is None
+                and names and all(condition_key_applies(a, key) for a in names)):
+            return cond
+    return None

@@ -32,6 +32,7 @@ from ..core import (
     escalation_universe,
     is_star_reach,
     list_text,
+    network_container,
     reach_fits,
     surviving,
 )
@@ -361,6 +362,12 @@ def _check_resource_policy_writes(ctx: RuleContext) -> None:
             shown = "the resource this policy is attached to" if resource == THIS_RESOURCE else resource
             where = f"on {shown}" + (" and other named resources" if severity == Severity.MEDIUM
                                      and len(named) > 1 else "")
+            if resource != THIS_RESOURCE and network_container(v, names, resource) is not None:
+                ctx.add(RULE.id, Severity.LOW,
+                        f"{v.label}: {list_text(names)} {where}: allowed, confined to the network interfaces "
+                        "of one VPC or subnet (EC2 lets only AWS-authorised accounts, such as the service "
+                        "running the job, attach them).", v, names[0], shown)
+                continue
             if severity == Severity.MEDIUM and _grants_only_through_aws_services(v, names):
                 ctx.add(RULE.id, Severity.LOW,
                         f"{v.label}: {list_text(names)} {where} only for AWS services that use the key on "

@@ -19,6 +19,7 @@ from ..core import (
     format_hint,
     list_head_text,
     list_text,
+    network_container,
     resource_fitter,
     statement_check,
     written_actions,
@@ -108,12 +109,21 @@ def _rule_wildcard_resources(view: StatementView, ctx: RuleContext) -> None:
         star_parts: list[tuple[str, ...]] = []
         entries: list[tuple[str, tuple[ActionInfo, ...]]] = []
         fit_resource = "*" if resource.startswith("NotResource") else resource
+        confined: list[str] = []
         for written, pattern in lowered:
             scopable, star_names = _wildcard_split(pattern, fit_resource, literal)
             if star_names:
                 star_parts.append(star_names)
-            if scopable:
+            if scopable and network_container(view, (i.full for i in scopable), resource) is not None:
+                confined.extend(i.full for i in scopable)
+            elif scopable:
                 entries.append((written, scopable))
+        if confined:
+            cond = network_container(view, confined, resource)
+            ctx.add(RULE.id, Severity.LOW,
+                    f"{view.label}: {list_text(sorted(set(confined)))} on {resource}: allowed, network "
+                    f"plumbing created at run time, confined by {cond.operator if cond else 'a condition'} "
+                    f"on {cond.key if cond else 'the VPC'} to one network.", view, confined[0], resource)
         if len(entries) > _MAX_PER_ACTION_FINDINGS:
             names = sorted({i.full for _, sc in entries for i in sc})
             ctx.add(RULE.id, Severity.HIGH,
