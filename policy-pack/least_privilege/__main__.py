@@ -9,6 +9,7 @@ does, 2 usage or I/O errors (argparse already exits 2 on usage errors).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -129,4 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # A lint process is short and its garbage is freed by reference counting (the engine builds no
+    # cycles in bulk); the cyclic collector's repeated scans of the loaded catalog, tens of thousands of
+    # objects, cost about a quarter of a run over many files, for the same peak memory.
+    gc.disable()
     sys.exit(main())
