@@ -11,6 +11,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 from adapters.model import IDENTITY, RESOURCE, TRUST, Context, Document, ResourceView
@@ -31,11 +32,20 @@ def analysis() -> Any:
 
 
 def _stack_config() -> dict[str, Any]:
+    """The stack's config as the CLI passed it (PULUMI_CONFIG), parsed once per value: it holds the
+    whole stack config (every role), and the policies ask for it on every resource. Read-only."""
+    environb = getattr(os, "environb", None)  # POSIX: the same bytes object while unchanged (hash once)
+    raw = environb.get(b"PULUMI_CONFIG") if environb is not None else os.environ.get("PULUMI_CONFIG")
+    return _parsed_stack_config(raw or "{}")
+
+
+@lru_cache(maxsize=4)
+def _parsed_stack_config(raw: bytes | str) -> dict[str, Any]:
     try:
-        raw = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
+        value = json.loads(raw)
     except ValueError:
         return {}
-    return raw if isinstance(raw, dict) else {}
+    return value if isinstance(value, dict) else {}
 
 
 def stack_account_id() -> str | None:
