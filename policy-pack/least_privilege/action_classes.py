@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import lists
-from .catalog import ActionInfo, actions_for_service, all_services, info_for_lower
+from .catalog import ActionInfo, actions_at_level, info_for_lower
 
 __all__ = [
     "IDENTITY_SERVICES",
@@ -48,8 +48,10 @@ def is_permissions_write(action_lower: str) -> bool:
 def permissions_writes() -> frozenset[str]:
     """Every permissions write in the catalog. Loads every service, so it is used only for symbolic
     action sets (NotAction); written-out actions are checked one by one (``is_permissions_write``)."""
-    return frozenset(info.full.lower() for service in all_services() if service not in IDENTITY_SERVICES
-                     for info in actions_for_service(service) if _is_permissions_write_info(info))
+    candidates = actions_at_level("Permissions management") | {
+        a for a in lists.resource_sharing_actions() if info_for_lower(a) is not None
+    }
+    return frozenset(a for a in candidates if a.partition(":")[0] not in IDENTITY_SERVICES)
 
 
 def account_guardrails() -> frozenset[str]:

@@ -27,6 +27,7 @@ __all__ = [
     "ActionInfo",
     "ResourceTypeRef",
     "action_info",
+    "actions_at_level",
     "actions_for_service",
     "all_services",
     "catalog_version",
@@ -353,6 +354,22 @@ def _service_actions(service: str) -> Mapping[str, ActionInfo]:
     """All actions of one service keyed by lower-case action name, in catalog order."""
     actions = _service(service)
     return {name: info for name in actions.rows if (info := actions.get(name)) is not None}
+
+
+def actions_at_level(level: str) -> frozenset[str]:
+    """Every catalog action (lower-case ``service:action``) whose normalised access level is ``level``,
+    read from the catalog rows without building an ActionInfo per action."""
+    return _actions_at_level(level)
+
+
+@lru_cache(maxsize=8)
+def _actions_at_level(level: str) -> frozenset[str]:
+    out: set[str] = set()
+    for service in all_services():
+        tables = _service_tables(service)
+        wanted = {n for n, raw in enumerate(tables.levels) if normalise_access_level(raw) == level}
+        out.update(f"{service}:{row[0].lower()}" for row in tables.actions if row[1] in wanted)
+    return frozenset(out)
 
 
 def actions_for_service(service: str) -> tuple[ActionInfo, ...]:

@@ -88,3 +88,27 @@ def test_actions_read_through_the_index() -> None:
     assert catalog.condition_key_applies("s3:listbucket", "s3:prefix") is True
     assert catalog.condition_key_applies("s3:getobject", "s3:prefix") is False
     assert catalog.condition_key_applies("s3:nosuchaction", "s3:prefix") is None
+
+
+def test_actions_at_a_level_are_read_from_the_rows_as_the_action_infos_say() -> None:
+    for level in ("Permissions management", "List"):
+        expected = {
+            info.full.lower()
+            for service in catalog.all_services()
+            for info in catalog.actions_for_service(service)
+            if info.access_level == level
+        }
+        assert catalog.actions_at_level(level) == expected
+
+
+def test_permissions_writes_from_the_rows_match_the_per_action_definition() -> None:
+    from least_privilege import action_classes
+
+    expected = frozenset(
+        info.full.lower()
+        for service in catalog.all_services()
+        if service not in action_classes.IDENTITY_SERVICES
+        for info in catalog.actions_for_service(service)
+        if action_classes._is_permissions_write_info(info)
+    )
+    assert action_classes.permissions_writes() == expected
