@@ -17,6 +17,7 @@ Every ``functools`` cache of the engine's modules is a result cache unless it is
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -89,8 +90,10 @@ def result_caches() -> list[str]:
 
 
 def clear_result_caches() -> int:
-    """Empty every result cache of the loaded engine modules (catalog caches stay warm); returns how
-    many caches were cleared."""
+    """Empty every result cache of the loaded engine modules (catalog caches stay warm), and Python's
+    own cache of compiled regular expressions, which holds patterns built from document text (a
+    NotAction list as one alternation); returns how many engine caches were cleared."""
+    re.purge()
     cleared = 0
     for name, fn in engine_caches():
         if not _is_catalog(*name.rsplit(".", 1)):

@@ -39,6 +39,17 @@ def test_clear_result_caches_empties_document_caches_and_keeps_the_catalog_warm(
     assert "least_privilege.analysis._rule_findings" in caches.result_caches()
 
 
+def test_clearing_also_empties_pythons_regex_cache() -> None:
+    """A NotAction list is matched as one regular expression built from the document's text; the re
+    module keeps it compiled, so a steady-state call would otherwise be served from that cache."""
+    import re
+
+    pattern = re.compile("(?:s3:get.*)|(?:iam:pass.*)")
+    assert re.compile("(?:s3:get.*)|(?:iam:pass.*)") is pattern
+    caches.clear_result_caches()
+    assert re.compile("(?:s3:get.*)|(?:iam:pass.*)") is not pattern
+
+
 def test_every_named_catalog_cache_exists() -> None:
     """A renamed cache must not silently drop out of the list (it would then be cleared, which is only
     slower, but the list would lie)."""
