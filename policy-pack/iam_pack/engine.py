@@ -1,7 +1,7 @@
 """Calls into the engine with each policy's own settings, memoised across the pack's policies.
 
-Imports stay cheap: the engine's analysis module, the catalog and the managed-policy snapshot are
-loaded on first use, so the pack starts quickly for every preview.
+The rule modules load with the pack (each policy's metadata lives beside its rule, about 80 ms of
+the pack's cold start); the catalog data and the managed-policy snapshot load on first use.
 """
 
 from __future__ import annotations
